@@ -1,0 +1,60 @@
+# The commands the README names. Python 3.11+ is the only prerequisite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test serve install install-test lint format migrate bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# Stamp files: reinstall only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	mkdir -p var
+	$(PY) manage.py migrate --noinput
+
+## make demo: install, migrate SQLite under var/, load the demo workspace, serve on :8000
+demo: migrate
+	$(PY) manage.py demo
+	@echo ""
+	@echo "Jobline is running at http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## make test: install test dependencies and run the whole suite
+test: install-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make serve: gunicorn + whitenoise with production settings (set DJANGO_SECRET_KEY, ALLOWED_HOSTS)
+serve: install
+	JOBLINE_ENV=production $(PY) manage.py collectstatic --noinput
+	JOBLINE_ENV=production $(PY) manage.py migrate --noinput
+	JOBLINE_ENV=production $(VENV)/bin/gunicorn jobline.wsgi --bind $(HOST):$(PORT) --workers 3
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install-test
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: install
+	@echo "No benchmarks yet: they arrive with the jobs board (bench/README.md)."
+
+clean:
+	rm -rf $(VENV) var/static

@@ -1,0 +1,95 @@
+"""Creating people, signing up a business, and counting failed sign-ins."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from jobline.accounts.models import SignInAttempt, User, normalize_email_address
+from jobline.workspaces.models import Workspace
+from jobline.workspaces.services import workspace_create
+
+
+def user_create(*, email: str, full_name: str, password: str | None) -> User:
+    user = User(email=normalize_email_address(email), full_name=full_name.strip())
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+@transaction.atomic
+def user_sign_up(
+    *,
+    email: str,
+    full_name: str,
+    password: str,
+    workspace_name: str,
+    time_zone: str = "Europe/London",
+    currency: str = "GBP",
+    locale: str = "en-GB",
+) -> tuple[User, Workspace]:
+    """A new person and their business, with the person as its first Admin — or neither."""
+    user = user_create(email=email, full_name=full_name, password=password)
+    workspace = workspace_create(
+        name=workspace_name, owner=user, time_zone=time_zone, currency=currency, locale=locale
+    )
+    return user, workspace
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """Why sign-in is refused for now, and for how long."""
+
+    scope: str  # "account" or "address"
+    retry_after_seconds: int
+
+    @property
+    def message(self) -> str:
+        minutes = max(1, math.ceil(self.retry_after_seconds / 60))
+        who = "this account" if self.scope == "account" else "your network address"
+        unit = "minute" if minutes == 1 else "minutes"
+        return (
+            f"Too many failed sign-in attempts for {who}. "
+            f"Please wait {minutes} {unit} and try again, or reset your password."
+        )
+
+
+def signin_throttle(*, email: str, ip_address: str | None) -> Throttle | None:
+    """Refuse sign-in while an account or an address has too many recent failures."""
+    window = timedelta(seconds=settings.SIGNIN_FAILURE_WINDOW_SECONDS)
+    now = timezone.now()
+    since = now - window
+    checks = [
+        (
+            "account",
+            {"email": normalize_email_address(email)},
+            settings.SIGNIN_MAX_FAILURES_PER_ACCOUNT,
+        ),
+    ]
+    if ip_address:
+        checks.append(
+            ("address", {"ip_address": ip_address}, settings.SIGNIN_MAX_FAILURES_PER_ADDRESS)
+        )
+    for scope, lookup, limit in checks:
+        recent = SignInAttempt.objects.filter(created_at__gt=since, **lookup)
+        if recent.count() >= limit:
+            # Locked until the oldest failure still counted leaves the window.
+            oldest = recent.order_by("-created_at").values_list("created_at", flat=True)[limit - 1]
+            retry = max(1, int((oldest + window - now).total_seconds()))
+            return Throttle(scope=scope, retry_after_seconds=retry)
+    return None
+
+
+def signin_record_failure(*, email: str, ip_address: str | None) -> None:
+    SignInAttempt.objects.create(email=normalize_email_address(email), ip_address=ip_address)
+
+
+def signin_clear_failures(*, email: str) -> None:
+    """A correct password resets the account's count (the address count keeps running)."""
+    SignInAttempt.objects.filter(email=normalize_email_address(email)).delete()

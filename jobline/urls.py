@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from jobline.workspaces import views as workspace_views
+
+urlpatterns = [
+    path("", workspace_views.home, name="home"),
+    path("dashboard/", workspace_views.dashboard, name="dashboard"),
+    path("accounts/", include("jobline.accounts.urls")),
+    path("", include("jobline.workspaces.urls")),
+    path("customers/", include("jobline.customers.urls")),
+    path("jobs/", include("jobline.jobs.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,24 @@
+"""Puts the current workspace, the viewer's membership and the switcher list on every page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+from jobline.workspaces import selectors
+
+
+def workspace(request: HttpRequest) -> dict[str, Any]:
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return {"workspace": None, "membership": None, "my_memberships": []}
+    return {
+        "workspace": membership.workspace,
+        "membership": membership,
+        # Lazy: only pages that draw the switcher pay for the query.
+        "my_memberships": SimpleLazyObject(
+            lambda: list(selectors.memberships_of(user=request.user))
+        ),
+    }

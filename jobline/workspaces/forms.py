@@ -1,0 +1,78 @@
+"""Forms for workspace settings, members and invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from jobline.workspaces.choices import currency_choices, locale_choices, time_zone_choices
+from jobline.workspaces.models import Role, Workspace
+
+
+class GeneralSettingsForm(forms.Form):
+    name = forms.CharField(label="Business name", max_length=120)
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        choices=time_zone_choices,
+        help_text="Due dates and the activity feed are shown in this time zone.",
+    )
+    currency = forms.ChoiceField(label="Currency", choices=currency_choices)
+    locale = forms.ChoiceField(
+        label="Locale", choices=locale_choices, help_text="How dates and amounts are written."
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the business a name.")
+        return name
+
+
+class WorkspaceCreateForm(GeneralSettingsForm):
+    pass
+
+
+class ModulesForm(forms.Form):
+    module_jobs = forms.BooleanField(
+        label="Jobs",
+        required=False,
+        help_text="Pipelines, the board and the job pages. Switching off hides them; "
+        "nothing is deleted.",
+    )
+    module_bookings = forms.BooleanField(
+        label="Bookings", required=False, help_text="Appointments tied to jobs."
+    )
+    module_quotes = forms.BooleanField(
+        label="Quotes", required=False, help_text="Quotes that convert into jobs."
+    )
+
+
+class PortalSettingsForm(forms.Form):
+    portal_enabled = forms.BooleanField(
+        label="Customer portal",
+        required=False,
+        help_text="Customers sign in to follow their work, reply and upload.",
+    )
+    portal_jobs = forms.BooleanField(
+        label="Jobs in the portal",
+        required=False,
+        help_text="Customers see their jobs (only what you make visible to them).",
+    )
+
+
+def initial_from(workspace: Workspace, form_class: type[forms.Form]) -> dict[str, Any]:
+    return {name: getattr(workspace, name) for name in form_class.base_fields}
+
+
+class InviteMemberForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.STAFF)
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class SwitchWorkspaceForm(forms.Form):
+    workspace_id = forms.IntegerField(min_value=1)

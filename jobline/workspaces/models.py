@@ -1,0 +1,182 @@
+"""The business (workspace), who works in it (memberships, invitations) and its audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MANAGER = "manager", "Manager"
+    STAFF = "staff", "Staff"
+
+
+class Module(models.TextChoices):
+    """Sections a workspace switches on and off; each maps to a boolean on Workspace."""
+
+    JOBS = "jobs", "Jobs"
+    BOOKINGS = "bookings", "Bookings"
+    QUOTES = "quotes", "Quotes"
+
+
+class Workspace(models.Model):
+    name = models.CharField(max_length=120)
+    time_zone = models.CharField(max_length=64, default="Europe/London")
+    currency = models.CharField(max_length=3, default="GBP")
+    locale = models.CharField(max_length=16, default="en-GB")
+    module_jobs = models.BooleanField("Jobs", default=True)
+    module_bookings = models.BooleanField("Bookings", default=False)
+    module_quotes = models.BooleanField("Quotes", default=False)
+    portal_enabled = models.BooleanField("Customer portal", default=False)
+    portal_jobs = models.BooleanField("Jobs in the portal", default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from jobline.workspaces.choices import currency_choices, locale_choices, time_zone_choices
+
+        errors = {}
+        if self.time_zone not in dict(time_zone_choices()):
+            errors["time_zone"] = "Choose a time zone from the list."
+        if self.currency not in dict(currency_choices()):
+            errors["currency"] = "Choose a currency from the list."
+        if self.locale not in dict(locale_choices()):
+            errors["locale"] = "Choose a locale from the list."
+        if errors:
+            raise ValidationError(errors)
+
+    def module_enabled(self, module: Module | str) -> bool:
+        return bool(getattr(self, f"module_{Module(module).value}"))
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def active(self) -> MembershipQuerySet:
+        return self.filter(removed_at__isnull=True)
+
+
+class Membership(models.Model):
+    """A person working in a workspace. Removing a member keeps the row (history points at it)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    created_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique_person"),
+        ]
+        indexes = [
+            # Serves the member list and the "at least one Admin" count of a workspace.
+            models.Index(fields=["workspace", "role"], name="membership_ws_role_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.get_role_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.removed_at is None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def can_see_money(self) -> bool:
+        """Amounts, payments and reports are for Admins and Managers only."""
+        return self.role in (Role.ADMIN, Role.MANAGER)
+
+    @property
+    def can_manage_settings(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+def hash_token(token: str) -> str:
+    """Tokens are stored hashed: a leaked database row cannot be turned into a working link."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def default_invitation_expiry() -> datetime:
+    return timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS)
+
+
+class Invitation(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(default=default_invitation_expiry)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Serves the pending-invitations list on the members page.
+            models.Index(
+                fields=["workspace", "created_at"],
+                name="invitation_pending_idx",
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email} to {self.workspace}"
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and not self.is_expired
+
+
+class AuditLogEntry(models.Model):
+    """Who changed which workspace setting, when, from what to what. Append-only."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="audit_log")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=64)
+    field = models.CharField(max_length=64, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Serves the audit log page: newest entries of one workspace first.
+            models.Index(fields=["workspace", "-created_at", "-id"], name="audit_ws_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.field}: {self.old_value} → {self.new_value}"

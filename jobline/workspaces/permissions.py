@@ -1,0 +1,65 @@
+"""View decorators: signed in, a member of the current workspace, the right role, the module on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from jobline.workspaces.models import Module, Role
+
+View = Callable[..., HttpResponse]
+
+
+def member_required(view: View) -> View:
+    """Signed in and working in a workspace; people without one are sent to create one."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if getattr(request, "membership", None) is None:
+            return redirect("workspaces:create")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def role_required(*roles: Role) -> Callable[[View], View]:
+    """Members whose role is not listed get 403: they know the workspace, just not this page."""
+
+    def decorator(view: View) -> View:
+        @member_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.membership.role not in roles:  # type: ignore[attr-defined]
+                raise PermissionDenied("Your role does not allow this page.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+admin_required = role_required(Role.ADMIN)
+
+
+def module_required(module: Module) -> Callable[[View], View]:
+    """A switched-off module's pages do not exist (404) for anyone; its data stays untouched."""
+
+    def decorator(view: View) -> View:
+        @member_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.workspace.module_enabled(module):  # type: ignore[attr-defined]
+                raise Http404("This module is switched off.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
