@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test serve install install-test lint format migrate bench clean
+.PHONY: demo test serve install install-test lint format migrate clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,9 +52,6 @@ lint: install-test
 format: install-test
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
-
-bench: install
-	@echo "No benchmarks yet: they arrive with the jobs board (bench/README.md)."
 
 clean:
 	rm -rf $(VENV) var/static

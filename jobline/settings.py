@@ -144,7 +144,12 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env_str("JOBLINE_STATIC_ROOT", str(BASE_DIR / "var" / "static")))
+# The shared layout's assets live with the project package, not with an app.
+STATICFILES_DIRS = [BASE_DIR / "jobline" / "static"]
+# collectstatic fills this for production (make serve); development serves from the apps.
+STATIC_ROOT = (
+    Path(env_str("JOBLINE_STATIC_ROOT", str(BASE_DIR / "var" / "static"))) if PRODUCTION else None
+)
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("JOBLINE_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 STORAGES = {

@@ -47,7 +47,7 @@ def _apply_service_errors(form: CustomerForm, error: ValidationError) -> None:
 
 @member_required
 def customer_create(request: HttpRequest) -> HttpResponse:
-    form = CustomerForm(request.POST or None)
+    form = CustomerForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             customer = services.customer_create(
@@ -78,7 +78,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
 @member_required
 def customer_edit(request: HttpRequest, customer_id: int) -> HttpResponse:
     customer = selectors.get_customer(workspace=request.workspace, customer_id=customer_id)
-    form = CustomerForm(request.POST or None, instance=customer)
+    form = CustomerForm(request.POST if request.method == "POST" else None, instance=customer)
     if request.method == "POST" and form.is_valid():
         try:
             services.customer_update(customer=customer, actor=request.user, **form.cleaned_data)

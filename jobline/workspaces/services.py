@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -202,6 +203,8 @@ def member_invite(
         role=Role(role),
         token_hash=hash_token(token),
         invited_by=actor,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.INVITATION_VALID_DAYS),
     )
     invitation.full_clean()
     invitation.save()

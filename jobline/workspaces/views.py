@@ -66,7 +66,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def workspace_create(request: HttpRequest) -> HttpResponse:
     """A signed-in person starts another business (or their first, after leaving one)."""
     form = WorkspaceCreateForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         initial={"time_zone": "Europe/London", "currency": "GBP", "locale": "en-GB"},
     )
     if request.method == "POST" and form.is_valid():
@@ -100,7 +100,10 @@ def _settings_form_view(
     request: HttpRequest, *, form_class: type, template: str, saved_message: str
 ) -> HttpResponse:
     workspace = request.workspace
-    form = form_class(request.POST or None, initial=initial_from(workspace, form_class))
+    form = form_class(
+        request.POST if request.method == "POST" else None,
+        initial=initial_from(workspace, form_class),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             entries = services.workspace_update_settings(
@@ -270,7 +273,9 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         messages.info(request, f"Sign in as {invitation.email} to accept the invitation.")
         return redirect(f"{reverse('accounts:login')}?next={request.path}")
 
-    form = InvitedSignUpForm(request.POST or None, email=invitation.email)
+    form = InvitedSignUpForm(
+        request.POST if request.method == "POST" else None, email=invitation.email
+    )
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             user = user_create(

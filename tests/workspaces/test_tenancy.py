@@ -1,0 +1,102 @@
+"""Tenancy: every URL that takes an id answers 404 to a member of another workspace.
+
+The test walks the URL conf, so a new view with an id in its URL fails here until it is
+registered below — and then it is checked like every other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from jobline.workspaces.models import Invitation, hash_token
+from tests.conftest import Cast
+
+# How to find, in the cast's workspace, an object for each kind of id a URL can take.
+ID_SOURCES: dict[str, Callable[[Cast], int]] = {
+    "customer_id": lambda cast: cast.customer.pk,
+    "membership_id": lambda cast: cast.membership(cast.staff).pk,
+    "invitation_id": lambda cast: (
+        Invitation.objects.create(
+            workspace=cast.workspace,
+            email="invitee@example.com",
+            token_hash=hash_token("tenancy-test-token"),
+            invited_by=cast.admin,
+        ).pk
+    ),
+}
+
+# URL parameters that are secrets, not ids: their own tests cover them.
+TOKEN_PARAMETERS = {"token", "uidb64"}
+
+# Django's admin is for server operators (superusers), not workspace members.
+SKIPPED_NAMESPACES = {"admin"}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    parameters: tuple[str, ...]
+
+
+def walk(patterns: list, namespace: str = "") -> Iterator[Route]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = entry.namespace or ""
+            if inner in SKIPPED_NAMESPACES:
+                continue
+            prefix = f"{namespace}:{inner}" if namespace and inner else (inner or namespace)
+            yield from (
+                Route(route.name, tuple(entry.pattern.converters) + route.parameters)
+                for route in walk(entry.url_patterns, prefix)
+            )
+        elif isinstance(entry, URLPattern) and entry.name:
+            name = f"{namespace}:{entry.name}" if namespace else entry.name
+            yield Route(name, tuple(entry.pattern.converters))
+
+
+ROUTES_WITH_IDS = sorted(
+    {r for r in walk(get_resolver().url_patterns) if set(r.parameters) - TOKEN_PARAMETERS},
+    key=lambda r: r.name,
+)
+
+
+def test_the_walk_finds_the_id_routes_we_know_of() -> None:
+    names = {route.name for route in ROUTES_WITH_IDS}
+    assert {"customers:detail", "customers:edit", "workspaces:member_remove"} <= names
+
+
+@pytest.mark.parametrize("route", ROUTES_WITH_IDS, ids=lambda r: r.name)
+def test_every_id_parameter_has_a_known_source(route: Route) -> None:
+    unknown = set(route.parameters) - set(ID_SOURCES) - TOKEN_PARAMETERS
+    assert not unknown, (
+        f"{route.name} takes {sorted(unknown)}: add it to ID_SOURCES so tenancy is tested"
+    )
+
+
+@pytest.mark.parametrize("route", ROUTES_WITH_IDS, ids=lambda r: r.name)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_outsider_gets_404_for_another_workspaces_ids(
+    route: Route, method: str, cast: Cast, as_outsider: Client
+) -> None:
+    kwargs = {name: ID_SOURCES[name](cast) for name in route.parameters}
+    url = reverse(route.name, kwargs=kwargs)
+    response = getattr(as_outsider, method)(url)
+    # A POST-only view answers GET with 405 before looking anything up: nothing is revealed.
+    allowed = {404, 405} if method == "get" else {404}
+    assert response.status_code in allowed, f"{method.upper()} {url} → {response.status_code}"
+
+
+@pytest.mark.parametrize("route", ROUTES_WITH_IDS, ids=lambda r: r.name)
+def test_the_same_urls_work_for_an_admin_of_the_workspace(
+    route: Route, cast: Cast, as_admin: Client
+) -> None:
+    """The control: the 404s above come from tenancy, not from a broken URL."""
+    kwargs = {name: ID_SOURCES[name](cast) for name in route.parameters}
+    url = reverse(route.name, kwargs=kwargs)
+    response = as_admin.get(url)
+    assert response.status_code in {200, 302, 405}, f"GET {url} → {response.status_code}"
