@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jobline.accounts.models import SignInAttempt, User, normalize_email_address
@@ -19,7 +20,13 @@ def user_create(*, email: str, full_name: str, password: str | None) -> User:
     user = User(email=normalize_email_address(email), full_name=full_name.strip())
     user.set_password(password)
     user.full_clean()
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as error:  # the same address registering twice at the same moment
+        raise ValidationError(
+            {"email": "An account with this e-mail address already exists."}
+        ) from error
     return user
 
 
@@ -91,5 +98,5 @@ def signin_record_failure(*, email: str, ip_address: str | None) -> None:
 
 
 def signin_clear_failures(*, email: str) -> None:
-    """A correct password resets the account's count (the address count keeps running)."""
+    """A correct password (or a password reset) forgets the account's failures."""
     SignInAttempt.objects.filter(email=normalize_email_address(email)).delete()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import SetPasswordForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -35,14 +37,20 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        user, workspace = services.user_sign_up(
-            email=data["email"],
-            full_name=data["full_name"],
-            password=data["password1"],
-            workspace_name=data["workspace_name"],
-            time_zone=data["time_zone"],
-            currency=data["currency"],
-        )
+        try:
+            user, workspace = services.user_sign_up(
+                email=data["email"],
+                full_name=data["full_name"],
+                password=data["password1"],
+                workspace_name=data["workspace_name"],
+                time_zone=data["time_zone"],
+                currency=data["currency"],
+            )
+        except ValidationError as error:
+            # E.g. the same e-mail signing up twice at once: the second loses the race here.
+            for field, messages_ in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages_)
+            return render(request, "accounts/signup.html", {"form": form}, status=400)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         request.session[SESSION_KEY] = workspace.pk
         messages.success(request, f"Welcome to Jobline, {user.get_short_name()}.")
@@ -65,6 +73,12 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
+
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
+        response = super().form_valid(form)
+        # The lock-out message suggests a reset; a reset must therefore lift the account lock.
+        services.signin_clear_failures(email=form.user.email)
+        return response
 
 
 class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
