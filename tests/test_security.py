@@ -260,7 +260,8 @@ def test_session_and_csrf_cookies_are_http_only_and_same_site(cast: Cast) -> Non
 
 def production_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    for name in ("DJANGO_SECRET_KEY", "DJANGO_DEBUG", "ALLOWED_HOSTS"):
+    # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE would trip the deploy check's async.E001.
+    for name in ("DJANGO_SECRET_KEY", "DJANGO_DEBUG", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"):
         env.pop(name, None)
     env["JOBLINE_ENV"] = "production"
     env["DJANGO_SETTINGS_MODULE"] = "jobline.settings"

@@ -16,7 +16,10 @@ class CustomerForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 4}),
             "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
         }
-        help_texts = {"email": "Used for updates and, later, the customer's portal sign-in."}
+        help_texts = {
+            "email": "Used for updates and the customer's portal sign-in.",
+            "notes": "",  # the internal panel around the field says it
+        }
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

@@ -158,6 +158,19 @@ class Invitation(models.Model):
         return self.accepted_at is None and self.revoked_at is None and not self.is_expired
 
 
+AUDIT_ACTION_LABELS = {
+    "workspace.created": "Workspace created",
+    "settings.general": "General settings",
+    "settings.modules": "Modules",
+    "settings.portal": "Customer portal",
+    "member.invited": "Member invited",
+    "member.invitation_revoked": "Invitation withdrawn",
+    "member.joined": "Member joined",
+    "member.role_changed": "Role changed",
+    "member.removed": "Member removed",
+}
+
+
 class AuditLogEntry(models.Model):
     """Who changed which workspace setting, when, from what to what. Append-only."""
 
@@ -180,3 +193,18 @@ class AuditLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.field}: {self.old_value} → {self.new_value}"
+
+    @property
+    def summary(self) -> str:
+        return AUDIT_ACTION_LABELS.get(self.action, self.action)
+
+    @property
+    def subject(self) -> str:
+        """The setting's name as the settings page shows it, or the member's e-mail."""
+        if self.action.startswith("settings.") and self.field:
+            try:
+                label = Workspace._meta.get_field(self.field).verbose_name
+            except models.FieldDoesNotExist:
+                return self.field
+            return str(label)[:1].upper() + str(label)[1:]
+        return self.field

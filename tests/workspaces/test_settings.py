@@ -125,9 +125,9 @@ def test_portal_settings_are_saved_and_audited(cast: Cast, as_admin: Client) -> 
 def test_audit_log_page_lists_changes_with_who_and_old_new(cast: Cast, as_admin: Client) -> None:
     as_admin.post("/settings/modules/", {"module_quotes": "on"})  # Jobs off, Quotes on
     page = as_admin.get("/settings/audit-log/").content.decode()
-    assert "module_jobs" in page
+    assert "<strong>Modules</strong> · Jobs" in page
     assert "on → off" in page
-    assert "module_quotes" in page
+    assert "<strong>Modules</strong> · Quotes" in page
     assert "off → on" in page
     assert "Ada Admin" in page
 
@@ -135,5 +135,5 @@ def test_audit_log_page_lists_changes_with_who_and_old_new(cast: Cast, as_admin:
 def test_audit_log_belongs_to_its_workspace(cast: Cast, as_admin: Client) -> None:
     as_admin.post("/settings/modules/", {"module_quotes": "on", "module_jobs": "on"})
     outsider_page = client_for(cast.outsider).get("/settings/audit-log/").content.decode()
-    assert "module_quotes" not in outsider_page
+    assert "· Quotes" not in outsider_page
     assert Workspace.objects.get(pk=cast.other_workspace.pk).module_quotes is False
