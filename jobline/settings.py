@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "jobline.accounts",
     "jobline.workspaces",
     "jobline.customers",
+    "jobline.pipelines",
     "jobline.jobs",
 ]
 
@@ -101,9 +102,13 @@ TEMPLATES = [
     }
 ]
 
+DEFAULT_SQLITE_PATH = BASE_DIR / "var" / "jobline.sqlite3"
+if not os.environ.get("DATABASE_URL"):
+    # The zero-setup database lives in var/ (ignored by git); a fresh clone has no var/ yet.
+    DEFAULT_SQLITE_PATH.parent.mkdir(exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'jobline.sqlite3'}"),
+        env_str("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE_PATH}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0),
     )
 }
@@ -137,6 +142,12 @@ SIGNIN_MAX_FAILURES_PER_ACCOUNT = env_int("JOBLINE_SIGNIN_MAX_PER_ACCOUNT", 5)
 SIGNIN_MAX_FAILURES_PER_ADDRESS = env_int("JOBLINE_SIGNIN_MAX_PER_ADDRESS", 20)
 
 INVITATION_VALID_DAYS = 7
+
+# Uploads: the largest file accepted, in bytes (default 25 MB).
+JOBLINE_MAX_UPLOAD_BYTES = env_int("JOBLINE_MAX_UPLOAD_MB", 25) * 1024 * 1024
+# Django must let such a request through to our own check, which gives the clear message.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("jobline.accounts.urls")),
     path("", include("jobline.workspaces.urls")),
     path("customers/", include("jobline.customers.urls")),
+    path("jobs/pipelines/", include("jobline.pipelines.urls")),
     path("jobs/", include("jobline.jobs.urls")),
     path("admin/", admin.site.urls),
 ]

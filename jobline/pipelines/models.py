@@ -1,0 +1,158 @@
+"""Pipelines: ordered stages a job moves through, and the form fields each stage asks for."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from jobline.workspaces.models import Workspace
+
+# Stages are placed at gapped positions so a drag between two stages never renumbers the rest.
+POSITION_GAP = 1024
+
+
+class Pipeline(models.Model):
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="pipelines")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    customers_can_reply = models.BooleanField(
+        "Customers can reply", default=True, help_text="Customers may answer in the portal."
+    )
+    customers_can_upload = models.BooleanField(
+        "Customers can upload", default=True, help_text="Customers may add files in the portal."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Serves the pipelines page and every pipeline picker: a workspace's active ones.
+            models.Index(fields=["workspace", "archived_at", "name"], name="pipeline_ws_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class Stage(models.Model):
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=80)
+    colour = models.CharField(max_length=7, default="#64748b", help_text="Column colour, #rrggbb.")
+    position = models.IntegerField()
+    is_terminal = models.BooleanField(
+        "Finishes the job", default=False, help_text="Entering this stage closes the job."
+    )
+    is_cancelled = models.BooleanField(
+        "Counts as lost", default=False, help_text="With 'finishes the job': cancelled or lost."
+    )
+    visible_to_customer = models.BooleanField(
+        "Visible to customer",
+        default=True,
+        help_text="Off = internal: the customer keeps seeing the last visible stage.",
+    )
+    customer_label = models.CharField(
+        max_length=80, blank=True, help_text="What the customer reads instead of the stage name."
+    )
+    # Deleted stages stay as rows: old feed entries and saved form values still point at them.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_cancelled=False) | Q(is_terminal=True),
+                name="stage_cancelled_is_terminal",
+            ),
+        ]
+        indexes = [
+            # Serves the board's columns and every stage list: a pipeline's stages in order.
+            models.Index(fields=["pipeline", "position"], name="stage_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_won(self) -> bool:
+        return self.is_terminal and not self.is_cancelled
+
+    @property
+    def is_lost(self) -> bool:
+        return self.is_terminal and self.is_cancelled
+
+    @property
+    def label_for_customer(self) -> str:
+        return self.customer_label or self.name
+
+    @property
+    def text_colour(self) -> str:
+        """Black or white, whichever reads better on the stage colour (WCAG contrast)."""
+        return contrast_text_colour(self.colour)
+
+
+def _relative_luminance(hex_colour: str) -> float:
+    value = hex_colour.lstrip("#")
+    channels = [int(value[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_text_colour(hex_colour: str) -> str:
+    try:
+        luminance = _relative_luminance(hex_colour)
+    except (ValueError, IndexError):
+        return "#111827"
+    on_black = (luminance + 0.05) / 0.05
+    on_white = 1.05 / (luminance + 0.05)
+    return "#111827" if on_black >= on_white else "#ffffff"
+
+
+class FieldType(models.TextChoices):
+    TEXT = "text", "Text"
+    LONG_TEXT = "long_text", "Long text"
+    NUMBER = "number", "Number"
+    MONEY = "money", "Money"
+    DATE = "date", "Date"
+    CHECKBOX = "checkbox", "Checkbox"
+    DROPDOWN = "dropdown", "Dropdown"
+    MULTI_DROPDOWN = "multi_dropdown", "Dropdown (several)"
+    FILE = "file", "File upload"
+
+
+class StageField(models.Model):
+    """One field of a stage's job form. Retired (never deleted) so saved values stay readable."""
+
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="fields")
+    label = models.CharField(max_length=120)
+    help_text = models.CharField(max_length=255, blank=True)
+    field_type = models.CharField(max_length=20, choices=FieldType.choices, default=FieldType.TEXT)
+    options = models.JSONField(default=list, blank=True, help_text="Choices for dropdowns.")
+    required = models.BooleanField(default=False)
+    visible_to_customer = models.BooleanField(default=False)
+    editable_by_customer = models.BooleanField(default=False)
+    # Show only when another field of the same form has a given value.
+    condition_field = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="dependants"
+    )
+    condition_value = models.CharField(max_length=120, blank=True)
+    position = models.IntegerField(default=0)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [
+            # Serves a stage's form: its live fields in order.
+            models.Index(fields=["stage", "retired_at", "position"], name="stagefield_form_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_retired(self) -> bool:
+        return self.retired_at is not None
