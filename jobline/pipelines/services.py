@@ -153,18 +153,25 @@ def pipeline_restore(*, pipeline: Pipeline, actor: User) -> None:
 def stage_create(*, pipeline: Pipeline, actor: User, **fields: Any) -> Stage:
     """New stages go before the finishing stages (where work happens), or last if none."""
     Pipeline.objects.select_for_update().get(pk=pipeline.pk)
-    stages = live_stages(pipeline)
-    first_terminal = next((s for s in stages if s.is_terminal), None)
     stage = Stage(pipeline=pipeline, **{k: v for k, v in fields.items() if k in STAGE_EDITABLE})
     _clean_stage(stage)
-    if first_terminal is not None and not stage.is_terminal:
-        index = stages.index(first_terminal)
-        before = (
-            stages[index - 1].position if index > 0 else first_terminal.position - 2 * POSITION_GAP
-        )
-        stage.position = _between(before, first_terminal.position, pipeline)
-    else:
-        stage.position = (stages[-1].position if stages else 0) + POSITION_GAP
+    for _attempt in range(2):
+        stages = live_stages(pipeline)
+        first_terminal = next((s for s in stages if s.is_terminal), None)
+        if first_terminal is not None and not stage.is_terminal:
+            index = stages.index(first_terminal)
+            before = (
+                stages[index - 1].position
+                if index > 0
+                else first_terminal.position - 2 * POSITION_GAP
+            )
+            try:
+                stage.position = _between(before, first_terminal.position, pipeline)
+            except _Renumbered:
+                continue  # the gap was used up and the stages spread out: place it again
+        else:
+            stage.position = (stages[-1].position if stages else 0) + POSITION_GAP
+        break
     stage.save()
     return stage
 
@@ -173,10 +180,17 @@ def stage_create(*, pipeline: Pipeline, actor: User, **fields: Any) -> Stage:
 def stage_update(*, stage: Stage, actor: User, **fields: Any) -> Stage:
     """Renaming is safe: jobs point at the stage, not at its name."""
     Pipeline.objects.select_for_update().get(pk=stage.pipeline_id)
+    was_terminal = Stage.objects.values_list("is_terminal", flat=True).get(pk=stage.pk)
     for name, value in fields.items():
         if name not in STAGE_EDITABLE:
             raise ValueError(f"Not a stage field: {name}")
         setattr(stage, name, value)
+    if stage.is_terminal != was_terminal and stage.jobs.exists():
+        # Jobs in the stage would be closed (or open) without a move on record.
+        raise ValidationError(
+            {"is_terminal": "Move the jobs out of this stage before changing whether it "
+             "finishes the job."}
+        )  # fmt: skip
     _clean_stage(stage)
     others = [s for s in live_stages(stage.pipeline) if s.pk != stage.pk]
     validate_stage_set([*others, stage])
@@ -313,6 +327,7 @@ def field_update(*, field: StageField, actor: User, **values: Any) -> StageField
     return field
 
 
+@transaction.atomic
 def field_retire(*, field: StageField, actor: User) -> None:
     """Removing a field retires it: its saved values stay readable on jobs and in the feed."""
     if field.retired_at is None:
