@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("jobline.workspaces.urls")),
     path("customers/", include("jobline.customers.urls")),
     path("jobs/pipelines/", include("jobline.pipelines.urls")),
+    path("jobs/files/", include("jobline.jobs.file_urls")),
     path("jobs/", include("jobline.jobs.urls")),
     path("admin/", admin.site.urls),
 ]

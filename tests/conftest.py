@@ -8,6 +8,8 @@ only tenancy stands between them and Harbour's data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -21,9 +23,15 @@ PASSWORD = "correct-horse-battery-staple"
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings: pytest.FixtureRequest) -> None:
+def fast_password_hashing(settings: Any) -> None:
     """Argon2 is deliberately slow; tests that check hashing itself restore it."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings: Any, tmp_path: Path) -> None:
+    """Uploaded files from tests land in a temporary folder, never in var/media."""
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def make_user(email: str, full_name: str) -> User:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from jobline.customers import selectors, services
 from jobline.customers.forms import CustomerFilterForm, CustomerForm, CustomerNotificationsForm
+from jobline.exports import csv_download
 from jobline.workspaces.permissions import member_required
 
 PAGE_SIZE = 25
@@ -126,32 +123,8 @@ def customer_restore(request: HttpRequest, customer_id: int) -> HttpResponse:
     return redirect("customers:detail", customer_id=customer.pk)
 
 
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _neutralise_formula(cell: str) -> str:
-    # Spreadsheet apps run cells starting with these as formulas (CSV injection).
-    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
-
-
-def _csv_lines(rows: Iterable[list[str]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # Excel opens UTF-8 correctly only with a byte-order mark.
-    for row in rows:
-        yield writer.writerow([_neutralise_formula(cell) for cell in row])
-
-
 @member_required
 def customer_export(request: HttpRequest) -> StreamingHttpResponse:
     search, status = _filters(request)
     queryset = selectors.customers(workspace=request.workspace, search=search, status=status)
-    response = StreamingHttpResponse(
-        _csv_lines(selectors.export_rows(queryset)), content_type="text/csv; charset=utf-8"
-    )
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = f'attachment; filename="customers-{stamp}.csv"'
-    return response
+    return csv_download(selectors.export_rows(queryset), name="customers")

@@ -175,7 +175,7 @@ def job_create(
         job=job,
         kind=ActivityKind.CREATED,
         actor=actor,
-        visibility=Visibility.CUSTOMER,
+        visibility=Visibility.CUSTOMER if stage.visible_to_customer else Visibility.INTERNAL,
         data={"stage": _stage_ref(stage), "title": title},
         at=now,
     )
@@ -203,16 +203,25 @@ def _visible_fields(stage: Stage, values: Mapping[int, Any]) -> list[StageField]
 
 
 def condition_holds(field: StageField, values: Mapping[int, Any]) -> bool:
+    """A condition compares the other field's value as text; a checkbox reads "true"/"false"."""
     if field.condition_field_id is None:
         return True
-    return value_as_text(values.get(field.condition_field_id)) == field.condition_value
+    value = values.get(field.condition_field_id)
+    if isinstance(value, bool) or value is None:
+        text = "true" if value else "false"
+    else:
+        text = value_as_text(value)
+    return text == field.condition_value
 
 
 def value_as_text(value: Any) -> str:
+    """A stored value as the feed shows it."""
     if value is True:
-        return "true"
-    if value is False or value is None:
-        return "false" if value is False else ""
+        return "Yes"
+    if value is False:
+        return "No"
+    if value is None:
+        return ""
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     return str(value)
@@ -510,6 +519,7 @@ def form_save(
     actor: User | None,
     expected_version: int | None,
     actor_kind: ActorKind | None = None,
+    at: dt.datetime | None = None,
 ) -> Activity | None:
     """Save a stage form: one feed entry listing each changed field with old → new."""
     locked = _lock(job, expected_version)
@@ -517,7 +527,7 @@ def form_save(
         raise ValidationError({"stage": "This form belongs to another pipeline."})
     fields = {f.pk: f for f in stage.fields.filter(retired_at__isnull=True)}
     existing = {fv.field_id: fv for fv in FieldValue.objects.filter(job=locked, field__in=fields)}
-    now = timezone.now()
+    now = at or timezone.now()
     changes = []
     customer_visible = False
     for field_id, new in values.items():

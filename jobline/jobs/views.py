@@ -1,14 +1,612 @@
-"""The Jobs section. Its index exists while the Jobs module is on; off, it is a 404."""
+"""Jobs: the list, the board, the job page, and every action on a job. Views parse input,
+call one service or selector, and render (a partial when htmx asked)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import json
+from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_POST
+
+from jobline.customers import services as customer_services
+from jobline.exports import csv_download
+from jobline.jobs import selectors, services, uploads
+from jobline.jobs.forms import (
+    ComposerForm,
+    CopyForm,
+    FileUploadForm,
+    JobCreateForm,
+    JobEditForm,
+    JobFilterForm,
+    MoveForm,
+    StageForm,
+)
+from jobline.jobs.models import FEED_TYPE_GROUPS, Job, Message, Visibility
+from jobline.pipelines.models import FieldType, Stage, StageField
 from jobline.workspaces.models import Module
 from jobline.workspaces.permissions import module_required
 
+jobs_view = module_required(Module.JOBS)
+LIST_PAGE_SIZE = 50
 
-@module_required(Module.JOBS)
-def job_index(request: HttpRequest) -> HttpResponse:
-    return render(request, "jobs/index.html")
+
+def _is_post(request: HttpRequest) -> bool:
+    return request.method == "POST"
+
+
+def _apply_errors(form: Any, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _user_by_id(request: HttpRequest, raw: str | None) -> Any:
+    """An owner chosen in a form: must be an active member of this workspace."""
+    if not raw:
+        return None
+    membership = selectors.owners(workspace=request.workspace).filter(user_id=raw).first()
+    if membership is None:
+        raise ValidationError({"owner": "Choose a member of this workspace as the owner."})
+    return membership.user
+
+
+def _visible_fields_for(request: HttpRequest, fields: list[StageField]) -> list[StageField]:
+    """Staff do not see money: amounts are for Admins and Managers."""
+    if request.membership.can_see_money:
+        return fields
+    return [f for f in fields if f.field_type != FieldType.MONEY]
+
+
+# ----------------------------------------------------------------------------- the list
+
+
+def _list_filters(request: HttpRequest) -> tuple[JobFilterForm, selectors.JobFilters]:
+    form = JobFilterForm(request.GET, workspace=request.workspace)
+    form.is_valid()
+    data = form.cleaned_data
+    default_owner = "mine" if request.membership.role == "staff" else "all"
+    owner = data.get("owner") or default_owner
+    owner_id = request.user.pk if owner == "mine" else None if owner == "all" else int(owner)
+    filters = selectors.JobFilters(
+        pipeline=data.get("pipeline"),
+        stage=data.get("stage"),
+        owner_id=owner_id,
+        customer_id=data["customer"].pk if data.get("customer") else None,
+        due=data.get("due") or "",
+        state=data.get("state") or "open",
+        search=data.get("q") or "",
+        sort=data.get("sort") or "activity",
+    )
+    if not form.data.get("owner"):
+        form.data = form.data.copy()
+        form.data["owner"] = default_owner
+    return form, filters
+
+
+@jobs_view
+def job_list(request: HttpRequest) -> HttpResponse:
+    form, filters = _list_filters(request)
+    queryset = selectors.jobs(workspace=request.workspace, filters=filters)
+    page = Paginator(queryset, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "form": form,
+        "page": page,
+        "pipelines": list(selectors.pipelines(workspace=request.workspace)),
+    }
+    template = (
+        "jobs/_list_results.html"
+        if request.htmx and request.htmx.target == "job-results"
+        else "jobs/list.html"
+    )
+    return render(request, template, context)
+
+
+@jobs_view
+def job_export(request: HttpRequest) -> StreamingHttpResponse:
+    _form, filters = _list_filters(request)
+    queryset = selectors.jobs(workspace=request.workspace, filters=filters)
+
+    def rows() -> Any:
+        yield ["Job", "Title", "Pipeline", "Stage", "Customer", "Owner", "Due", "Created",
+               "Closed", "Last activity"]  # fmt: skip
+        for job in queryset.iterator(chunk_size=2000):
+            yield [
+                job.reference,
+                job.title,
+                job.pipeline.name,
+                job.stage.name,
+                job.customer.name if job.customer else "",
+                job.owner.full_name if job.owner else "",
+                job.due_date.isoformat() if job.due_date else "",
+                job.created_at.date().isoformat(),
+                job.closed_at.date().isoformat() if job.closed_at else "",
+                job.last_activity_at.isoformat(timespec="minutes"),
+            ]
+
+    return csv_download(rows(), name="jobs")
+
+
+# ----------------------------------------------------------------------------- create / edit
+
+
+@jobs_view
+def job_create(request: HttpRequest) -> HttpResponse:
+    initial = {"owner": str(request.user.pk)}
+    if request.GET.get("pipeline"):
+        initial["pipeline"] = request.GET["pipeline"]
+    if request.GET.get("customer"):
+        initial["customer"] = request.GET["customer"]
+    form = JobCreateForm(
+        request.POST if _is_post(request) else None, initial=initial, workspace=request.workspace
+    )
+    if not selectors.pipelines(workspace=request.workspace).exists():
+        return render(request, "jobs/no_pipelines.html")
+    if _is_post(request) and form.is_valid():
+        data = form.cleaned_data
+        try:
+            job = _create_job(request, data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"{job.reference} created.")
+            return redirect("jobs:detail", number=job.number)
+    return render(
+        request, "jobs/create.html", {"form": form}, status=400 if _is_post(request) else 200
+    )
+
+
+def _create_job(request: HttpRequest, data: dict[str, Any]) -> Job:
+    """A job, and the new customer typed inline if there is one: both or neither."""
+    with transaction.atomic():
+        customer = data.get("customer")
+        if data.get("new_customer_name"):
+            try:
+                customer = customer_services.customer_create(
+                    workspace=request.workspace,
+                    actor=request.user,
+                    name=data["new_customer_name"],
+                    email=data.get("new_customer_email") or "",
+                )
+            except ValidationError as error:
+                raise ValidationError(
+                    {"new_customer_email": error.message_dict.get("email", error.messages)}
+                ) from error
+        return services.job_create(
+            workspace=request.workspace,
+            pipeline=data["pipeline"],
+            stage=data.get("stage"),
+            title=data["title"],
+            owner=_user_by_id(request, data.get("owner")),
+            customer=customer,
+            due_date=data.get("due_date"),
+            actor=request.user,
+        )
+
+
+@jobs_view
+def job_edit(request: HttpRequest, number: int) -> HttpResponse:
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    initial = {
+        "version": job.version,
+        "title": job.title,
+        "owner": str(job.owner_id or ""),
+        "customer": job.customer_id,
+        "due_date": job.due_date,
+    }
+    form = JobEditForm(
+        request.POST if _is_post(request) else None, initial=initial, workspace=request.workspace
+    )
+    status = 200
+    if _is_post(request):
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.job_update(
+                    job=job,
+                    actor=request.user,
+                    expected_version=data["version"],
+                    title=data["title"],
+                    owner=_user_by_id(request, data.get("owner")),
+                    customer=data.get("customer"),
+                    due_date=data.get("due_date"),
+                )
+            except services.StaleJob as stale:
+                form.add_error(None, stale.message)
+                job.refresh_from_db()
+                # Keep what they typed, but a second Save now applies it to the fresh job.
+                form.data = form.data.copy()
+                form.data["version"] = job.version
+                status = 409
+            except ValidationError as error:
+                _apply_errors(form, error)
+            else:
+                messages.success(request, "Job saved.")
+                return redirect("jobs:detail", number=job.number)
+    return render(request, "jobs/edit.html", {"job": job, "form": form}, status=status)
+
+
+# ----------------------------------------------------------------------------- the board
+
+
+@jobs_view
+def board_default(request: HttpRequest) -> HttpResponse:
+    chosen = request.GET.get("pipeline", "")
+    if chosen.isdigit():  # the pipeline picker, without JavaScript
+        pipeline = selectors.get_pipeline(workspace=request.workspace, pipeline_id=int(chosen))
+        return redirect("jobs:board", pipeline_id=pipeline.pk)
+    first = selectors.pipelines(workspace=request.workspace).first()
+    if first is None:
+        return render(request, "jobs/no_pipelines.html")
+    return redirect("jobs:board", pipeline_id=first.pk)
+
+
+@jobs_view
+def board(request: HttpRequest, pipeline_id: int) -> HttpResponse:
+    pipeline = selectors.get_pipeline(workspace=request.workspace, pipeline_id=pipeline_id)
+    columns = selectors.board(pipeline=pipeline)
+    return render(
+        request,
+        "jobs/board.html",
+        {
+            "pipeline": pipeline,
+            "columns": columns,
+            "stages": [c.stage for c in columns],
+            # On phones one column shows at a time: start with the first that has work.
+            "first_busy": next((c.stage.pk for c in columns if c.count), columns[0].stage.pk),
+            "pipelines": list(selectors.pipelines(workspace=request.workspace)),
+        },
+    )
+
+
+@jobs_view
+def board_column_more(request: HttpRequest, stage_id: int) -> HttpResponse:
+    stage = selectors.get_stage_of_workspace(workspace=request.workspace, stage_id=stage_id)
+    after = parse_datetime(request.GET.get("after", "") or "")
+    try:
+        after_id = int(request.GET.get("after_id", ""))
+    except ValueError:
+        after_id = 0
+    cursor = (after, after_id) if after is not None and after_id else None
+    cards = selectors.board_column_page(stage=stage, cursor=cursor)
+    has_more = len(cards) > selectors.BOARD_PAGE_SIZE
+    return render(
+        request,
+        "jobs/_board_cards.html",
+        {
+            "cards": cards[: selectors.BOARD_PAGE_SIZE],
+            "has_more": has_more,
+            "stage": stage,
+            "stages": selectors.live_stages(stage.pipeline),
+        },
+    )
+
+
+# ----------------------------------------------------------------------------- the job page
+
+
+def _job_page(request: HttpRequest, job: Job, *, status: int = 200, **extra: Any) -> HttpResponse:
+    stages = selectors.live_stages(job.pipeline)
+    if job.stage not in stages:  # sitting in a deleted stage is impossible, but be safe
+        stages.append(job.stage)
+    show = request.GET.get("show", "all")
+    kind_group = request.GET.get("type", "")
+    feed = selectors.feed(job=job, show=show, kind_group=kind_group)
+    form_states, values = selectors.stage_forms(job=job, stages=stages)
+    forms_ = []
+    for state in form_states:
+        visible = _visible_fields_for(request, state.fields)
+        stage_form = extra.pop(f"stage_form_{state.stage.pk}", None) or StageForm(
+            stage_fields=visible, values=values, prefix=f"s{state.stage.pk}"
+        )
+        forms_.append((state, stage_form))
+    current_index = next((i for i, s in enumerate(stages) if s.pk == job.stage_id), 0)
+    context = {
+        "job": job,
+        "stages": stages,
+        "current_index": current_index,
+        "feed": feed,
+        "show": show,
+        "kind_group": kind_group,
+        "feed_groups": list(FEED_TYPE_GROUPS),
+        "stage_forms": forms_,
+        "values": values,
+        "composer": extra.pop("composer", None)
+        or ComposerForm(initial={"version": job.version, "visibility": Visibility.INTERNAL}),
+        "copy_form": CopyForm(workspace=request.workspace, exclude=job.pipeline),
+        "attachments": list(job.attachments.select_related("uploaded_by").order_by("-created_at")),
+        "file_form": extra.pop("file_form", None) or FileUploadForm(),
+        "max_upload_mb": settings.JOBLINE_MAX_UPLOAD_BYTES // (1024 * 1024),
+        **extra,
+    }
+    return render(request, "jobs/detail.html", context, status=status)
+
+
+@jobs_view
+def job_detail(request: HttpRequest, number: int) -> HttpResponse:
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    return _job_page(request, job)
+
+
+@jobs_view
+def job_feed(request: HttpRequest, number: int) -> HttpResponse:
+    """Older entries, or the feed under another filter: a partial for htmx."""
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    feed = selectors.feed(
+        job=job,
+        show=request.GET.get("show", "all"),
+        kind_group=request.GET.get("type", ""),
+        before=request.GET.get("before", ""),
+    )
+    return render(
+        request,
+        "jobs/_feed_entries.html",
+        {
+            "job": job,
+            "feed": feed,
+            "show": request.GET.get("show", "all"),
+            "kind_group": request.GET.get("type", ""),
+        },
+    )
+
+
+def _board_card_response(request: HttpRequest, job: Job, *, status: int = 200) -> HttpResponse:
+    stages = selectors.live_stages(job.pipeline)
+    return render(
+        request,
+        "jobs/_board_card.html",
+        {"job": job, "stages": stages},
+        status=status,
+    )
+
+
+@jobs_view
+@require_POST
+def job_move(request: HttpRequest, number: int) -> HttpResponse:
+    """Move to another stage. From the board (htmx) the answer is the card, or the
+    required-fields dialog; from the job page it is the page."""
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    from_board = bool(request.htmx) and request.POST.get("from") == "board"
+    move = MoveForm(request.POST)
+    if not move.is_valid():
+        return _move_refused(request, job, "Choose a stage to move to.", from_board)
+    stage = get_object_or_404(
+        Stage, pk=move.cleaned_data["stage"], pipeline=job.pipeline, deleted_at__isnull=True
+    )
+    version = move.cleaned_data["version"]
+    missing_fields = services.missing_required(job, job.stage)
+    dialog_form = None
+    try:
+        if request.POST.get("dialog") == "1" and missing_fields:
+            dialog_form = _dialog_form(request, job, missing_fields, data=request.POST)
+            if not dialog_form.is_valid():
+                raise services.RequiredFieldsMissing(stage=job.stage, fields=missing_fields)
+            services.job_save_and_move(
+                job=job,
+                stage=stage,
+                values=dialog_form.json_values(),
+                actor=request.user,
+                expected_version=version,
+            )
+        else:
+            services.job_move(job=job, stage=stage, actor=request.user, expected_version=version)
+    except services.StaleJob as stale:
+        job.refresh_from_db()
+        return _move_refused(request, job, stale.message, from_board, status=409)
+    except services.RequiredFieldsMissing as gate:
+        job.refresh_from_db()
+        form = dialog_form or _dialog_form(request, job, gate.fields)
+        context = {
+            "job": job,
+            "target": stage,
+            "dialog_form": form,
+            "staff_cannot_fill": [f for f in gate.fields if f not in form.stage_fields],
+            "from_board": from_board,
+        }
+        if from_board:
+            return render(request, "jobs/_move_dialog.html", context, status=422)
+        return _job_page(request, job, status=422, move_dialog=context)
+    except ValidationError as error:
+        return _move_refused(request, job, " ".join(error.messages), from_board, status=400)
+    if from_board:
+        response = _board_card_response(request, job)
+        response["HX-Trigger"] = "jobMoved"
+        return response
+    messages.success(request, f"{job.reference} moved to {stage.name}.")
+    return redirect("jobs:detail", number=job.number)
+
+
+def _dialog_form(
+    request: HttpRequest, job: Job, fields: list[StageField], data: Any = None
+) -> StageForm:
+    fillable = _visible_fields_for(request, fields)
+    return StageForm(
+        data,
+        stage_fields=fillable,
+        values=services.job_values(job),
+        require={f.pk for f in fillable},
+        prefix="dialog",
+    )
+
+
+def _move_refused(
+    request: HttpRequest, job: Job, reason: str, from_board: bool, status: int = 400
+) -> HttpResponse:
+    if from_board:
+        response = _board_card_response(request, job, status=status)
+        response["HX-Trigger"] = json.dumps({"jobMoveRefused": reason})
+        return response
+    messages.error(request, reason)
+    return _job_page(request, job, status=status)
+
+
+@jobs_view
+@require_POST
+def job_form_save(request: HttpRequest, number: int, stage_id: int) -> HttpResponse:
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    stage = get_object_or_404(Stage, pk=stage_id, pipeline=job.pipeline)
+    fields = _visible_fields_for(
+        request, list(stage.fields.filter(retired_at__isnull=True).order_by("position", "id"))
+    )
+    form = StageForm(
+        request.POST,
+        stage_fields=fields,
+        values=services.job_values(job),
+        prefix=f"s{stage.pk}",
+    )
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = -1
+    if not form.is_valid():
+        return _job_page(request, job, status=400, **{f"stage_form_{stage.pk}": form})
+    try:
+        entry = services.form_save(
+            job=job,
+            stage=stage,
+            values=form.json_values(),
+            actor=request.user,
+            expected_version=version,
+        )
+    except services.StaleJob as stale:
+        job.refresh_from_db()
+        form.add_error(None, stale.message)
+        return _job_page(request, job, status=409, **{f"stage_form_{stage.pk}": form})
+    messages.success(request, "Form saved." if entry else "Nothing changed.")
+    return redirect(f"{reverse('jobs:detail', args=[job.number])}#stage-form-{stage.pk}")
+
+
+def _done(request: HttpRequest, job: Job, anchor: str) -> HttpResponse:
+    """After a change from the job page: htmx (uploads with their progress bar) gets the
+    fresh page to swap in; a plain form post is redirected to it."""
+    if request.htmx:
+        job.refresh_from_db()
+        return _job_page(request, job)
+    return redirect(f"{reverse('jobs:detail', args=[job.number])}#{anchor}")
+
+
+@jobs_view
+@require_POST
+def job_message(request: HttpRequest, number: int) -> HttpResponse:
+    """The composer: an internal note or a reply, with any files attached to it."""
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    form = ComposerForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _job_page(request, job, status=400, composer=form)
+    body = form.cleaned_data["body"]
+    visibility = form.cleaned_data["visibility"]
+    files = request.FILES.getlist("files")
+    try:
+        with transaction.atomic():
+            # A note does not conflict with other changes to the job, so it is not refused
+            # for a stale page: it is added to the job as it is now.
+            message = None
+            if body.strip():
+                message = services.message_add(
+                    job=job, body=body, visibility=visibility, actor=request.user
+                )
+            uploads.attachments_add(
+                job=job, uploads=files, visibility=visibility, actor=request.user, message=message
+            )
+    except ValidationError as error:
+        form.add_error("files" if files and body.strip() else None, error.messages)
+        return _job_page(request, job, status=400, composer=form)
+    sent = visibility == Visibility.CUSTOMER
+    messages.success(request, "Sent to the customer." if sent else "Internal note added.")
+    return _done(request, job, "feed")
+
+
+@jobs_view
+@require_POST
+def job_files_add(request: HttpRequest, number: int) -> HttpResponse:
+    """Files straight onto the job (several at once, or dropped onto the page)."""
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    form = FileUploadForm(request.POST, request.FILES)
+    files = request.FILES.getlist("files")
+    if form.is_valid():
+        try:
+            uploads.attachments_add(
+                job=job,
+                uploads=files,
+                visibility=form.cleaned_data["visibility"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            form.add_error("files", error.messages)
+        else:
+            count = len(files)
+            messages.success(request, f"{count} file{'s' if count != 1 else ''} added.")
+            return _done(request, job, "files")
+    return _job_page(request, job, status=400, file_form=form)
+
+
+@jobs_view
+@require_POST
+def job_file_visibility(request: HttpRequest, number: int, attachment_id: int) -> HttpResponse:
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    attachment = get_object_or_404(job.attachments, pk=attachment_id)
+    visibility = request.POST.get("visibility")
+    if visibility not in Visibility.values:
+        messages.error(request, "Choose internal or visible.")
+        return redirect(f"{reverse('jobs:detail', args=[job.number])}#files")
+    uploads.attachment_set_visibility(
+        attachment=attachment, visibility=visibility, actor=request.user
+    )
+    shared = visibility == Visibility.CUSTOMER
+    messages.success(
+        request,
+        f"{attachment.original_name} is now {'visible to the customer' if shared else 'internal'}.",
+    )
+    return redirect(f"{reverse('jobs:detail', args=[job.number])}#files")
+
+
+@jobs_view
+@require_POST
+def message_make_internal(request: HttpRequest, number: int, message_id: int) -> HttpResponse:
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    message = get_object_or_404(Message, pk=message_id, job=job)
+    services.message_make_internal(message=message, actor=request.user)
+    messages.success(request, "The reply is now internal; the customer no longer sees it.")
+    return redirect(f"{reverse('jobs:detail', args=[job.number])}#feed")
+
+
+@jobs_view
+@require_POST
+def job_archive(request: HttpRequest, number: int) -> HttpResponse:
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    services.job_archive(job=job, actor=request.user)
+    messages.success(request, f"{job.reference} archived. Restore it any time.")
+    return redirect("jobs:detail", number=job.number)
+
+
+@jobs_view
+@require_POST
+def job_restore(request: HttpRequest, number: int) -> HttpResponse:
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    services.job_restore(job=job, actor=request.user)
+    messages.success(request, f"{job.reference} restored.")
+    return redirect("jobs:detail", number=job.number)
+
+
+@jobs_view
+@require_POST
+def job_copy(request: HttpRequest, number: int) -> HttpResponse:
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    form = CopyForm(request.POST, workspace=request.workspace, exclude=job.pipeline)
+    if not form.is_valid():
+        messages.error(request, "Choose another active pipeline to copy the job into.")
+        return _job_page(request, job, status=400)
+    copy = services.job_copy(job=job, pipeline=form.cleaned_data["pipeline"], actor=request.user)
+    messages.success(request, f"Copied into {copy.pipeline.name} as {copy.reference}.")
+    return redirect("jobs:detail", number=copy.number)

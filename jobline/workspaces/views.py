@@ -20,6 +20,7 @@ from jobline.accounts.forms import InvitedSignUpForm
 from jobline.accounts.models import User
 from jobline.accounts.services import user_create
 from jobline.customers import selectors as customer_selectors
+from jobline.jobs import selectors as job_selectors
 from jobline.workspaces import selectors, services
 from jobline.workspaces.forms import (
     GeneralSettingsForm,
@@ -52,12 +53,18 @@ def home(request: HttpRequest) -> HttpResponse:
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     workspace = request.workspace
+    job_counts = (
+        job_selectors.dashboard_counts(workspace=workspace, user_id=request.user.pk)
+        if workspace.module_jobs
+        else None
+    )
     return render(
         request,
         "workspaces/dashboard.html",
         {
             "customer_count": customer_selectors.customers(workspace=workspace).count(),
             "member_count": selectors.members(workspace=workspace).count(),
+            "job_counts": job_counts,
         },
     )
 

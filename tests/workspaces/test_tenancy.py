@@ -6,18 +6,61 @@ registered below — and then it is checked like every other.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from PIL import Image
 
+from jobline.jobs.models import Attachment, Job, Message
+from jobline.jobs.services import job_create, message_add
+from jobline.jobs.uploads import attachment_add
+from jobline.pipelines.models import Pipeline, StageField
+from jobline.pipelines.services import pipeline_create_from_blueprint
 from jobline.workspaces.models import Invitation, hash_token
 from tests.conftest import Cast
 
+
+def _pipeline(cast: Cast) -> Pipeline:
+    existing = Pipeline.objects.filter(workspace=cast.workspace).first()
+    return existing or pipeline_create_from_blueprint(
+        workspace=cast.workspace, blueprint_key="beauty", actor=cast.admin
+    )
+
+
+def _job(cast: Cast) -> Job:
+    existing = Job.objects.filter(workspace=cast.workspace).first()
+    return existing or job_create(
+        workspace=cast.workspace, pipeline=_pipeline(cast), title="Tenancy", actor=cast.admin
+    )
+
+
+def _attachment(cast: Cast) -> Attachment:
+    # An image, so its thumbnail URL works for the workspace's own admin too.
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(buffer, format="PNG")
+    upload = SimpleUploadedFile("tenancy.png", buffer.getvalue())
+    return attachment_add(job=_job(cast), upload=upload, visibility="internal", actor=cast.admin)
+
+
+def _message(cast: Cast) -> Message:
+    return message_add(job=_job(cast), body="Hello", visibility="customer", actor=cast.admin)
+
+
 # How to find, in the cast's workspace, an object for each kind of id a URL can take.
 ID_SOURCES: dict[str, Callable[[Cast], int]] = {
+    "pipeline_id": lambda cast: _pipeline(cast).pk,
+    "stage_id": lambda cast: _pipeline(cast).stages.order_by("position").first().pk,
+    "field_id": lambda cast: StageField.objects.filter(stage__pipeline=_pipeline(cast)).first().pk,
+    # Job numbers restart in every workspace: the outsider's workspace has no jobs here, so
+    # Harbour's J-1001 must be a 404 for them, not someone else's job.
+    "number": lambda cast: _job(cast).number,
+    "message_id": lambda cast: _message(cast).pk,
+    "attachment_id": lambda cast: _attachment(cast).pk,
     "customer_id": lambda cast: cast.customer.pk,
     "membership_id": lambda cast: cast.membership(cast.staff).pk,
     "invitation_id": lambda cast: (
@@ -67,7 +110,14 @@ ROUTES_WITH_IDS = sorted(
 
 def test_the_walk_finds_the_id_routes_we_know_of() -> None:
     names = {route.name for route in ROUTES_WITH_IDS}
-    assert {"customers:detail", "customers:edit", "workspaces:member_remove"} <= names
+    assert {
+        "customers:detail",
+        "customers:edit",
+        "workspaces:member_remove",
+        "jobs:detail",
+        "jobs:move",
+        "pipelines:stage_edit",
+    } <= names
 
 
 @pytest.mark.parametrize("route", ROUTES_WITH_IDS, ids=lambda r: r.name)

@@ -41,14 +41,15 @@ DROP INDEX IF EXISTS job_search_gin_idx;
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(SEARCH_INDEX)
-    schema_editor.execute(APPEND_ONLY)
+    schema_editor.execute(SEARCH_INDEX, params=None)
+    # params=None: the SQL holds a literal % (RAISE formats), not a placeholder.
+    schema_editor.execute(APPEND_ONLY, params=None)
 
 
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
-    schema_editor.execute(REMOVE)
+    schema_editor.execute(REMOVE, params=None)
 
 
 class Migration(migrations.Migration):

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from jobline.accounts.models import User
 from jobline.customers.models import Customer
+from jobline.jobs.demo import add_demo_jobs
 from jobline.workspaces.models import Membership, Role, Workspace
 from jobline.workspaces.services import workspace_create
 
@@ -96,8 +97,13 @@ class Command(BaseCommand):
             )
             created += was_created
 
+        jobs_added = add_demo_jobs(
+            workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
+        )
+
         self.stdout.write(self.style.SUCCESS(f"Demo workspace: {workspace.name}"))
         self.stdout.write(f"  {created} customers added ({len(DEMO_CUSTOMERS)} in the demo).")
+        self.stdout.write(f"  {jobs_added} jobs added over the five template pipelines.")
         self.stdout.write("  Sign in at http://127.0.0.1:8000/ with any of these:")
         for email, _full_name, role in DEMO_STAFF:
             self.stdout.write(f"    {role.label:<8} {email:<28} password: {DEMO_PASSWORD}")

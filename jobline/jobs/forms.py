@@ -1,0 +1,293 @@
+"""Forms for jobs: create/edit, filters, moving, the composer, and stage forms built from
+their field definitions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+from jobline.customers.models import Customer
+from jobline.jobs.models import Visibility
+from jobline.jobs.selectors import SORT_CHOICES, owners
+from jobline.jobs.services import condition_holds
+from jobline.pipelines.models import FieldType, Pipeline, Stage, StageField
+from jobline.workspaces.models import Workspace
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+def _owner_choices(workspace: Workspace) -> list[tuple[str, str]]:
+    return [("", "— Nobody —")] + [
+        (str(m.user_id), m.user.full_name or m.user.email) for m in owners(workspace=workspace)
+    ]
+
+
+class JobCreateForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    pipeline = forms.ModelChoiceField(queryset=Pipeline.objects.none(), empty_label=None)
+    stage = forms.ModelChoiceField(
+        queryset=Stage.objects.none(),
+        required=False,
+        label="Starting stage",
+        help_text="Leave empty to start at the pipeline's first stage.",
+    )
+    owner = forms.ChoiceField(required=False)
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.none(), required=False, empty_label="— Choose a customer —"
+    )
+    new_customer_name = forms.CharField(
+        max_length=150, required=False, label="…or a new customer's name"
+    )
+    new_customer_email = forms.EmailField(required=False, label="New customer's e-mail")
+    due_date = forms.DateField(required=False, widget=DateInput(), label="Due date")
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workspace = workspace
+        self.fields["pipeline"].queryset = Pipeline.objects.filter(
+            workspace=workspace, archived_at__isnull=True
+        ).order_by("name")
+        self.fields["stage"].queryset = Stage.objects.filter(
+            pipeline__workspace=workspace, deleted_at__isnull=True
+        ).select_related("pipeline")
+        self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.name} → {s.name}"
+        self.fields["owner"].choices = _owner_choices(workspace)
+        self.fields["customer"].queryset = Customer.objects.filter(
+            workspace=workspace, archived_at__isnull=True
+        ).order_by("name")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        pipeline, stage = data.get("pipeline"), data.get("stage")
+        if pipeline and stage and stage.pipeline_id != pipeline.pk:
+            self.add_error("stage", f"{stage.name} is a stage of another pipeline.")
+        if data.get("customer") and data.get("new_customer_name"):
+            self.add_error("new_customer_name", "Choose a customer or name a new one, not both.")
+        if data.get("new_customer_email") and not data.get("new_customer_name"):
+            self.add_error("new_customer_name", "Give the new customer a name.")
+        return data
+
+
+class JobEditForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    title = forms.CharField(max_length=200)
+    owner = forms.ChoiceField(required=False)
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.none(), required=False, empty_label="— No customer —"
+    )
+    due_date = forms.DateField(required=False, widget=DateInput(), label="Due date")
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].choices = _owner_choices(workspace)
+        self.fields["customer"].queryset = Customer.objects.filter(workspace=workspace).order_by(
+            "name"
+        )
+
+
+class JobFilterForm(forms.Form):
+    q = forms.CharField(required=False, label="Search")
+    pipeline = forms.ModelChoiceField(
+        queryset=Pipeline.objects.none(), required=False, empty_label="All pipelines"
+    )
+    stage = forms.ModelChoiceField(
+        queryset=Stage.objects.none(), required=False, empty_label="All stages"
+    )
+    owner = forms.ChoiceField(required=False)
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.none(), required=False, empty_label="All customers"
+    )
+    due = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any due date"), ("overdue", "Overdue"), ("week", "Due this week"),
+                 ("none", "No due date")],
+    )  # fmt: skip
+    state = forms.ChoiceField(
+        required=False,
+        choices=[("open", "Open"), ("closed", "Closed"), ("archived", "Archived"), ("all", "All")],
+    )
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES)
+
+    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pipeline"].queryset = Pipeline.objects.filter(
+            workspace=workspace, archived_at__isnull=True
+        ).order_by("name")
+        self.fields["stage"].queryset = Stage.objects.filter(
+            pipeline__workspace=workspace, deleted_at__isnull=True
+        ).select_related("pipeline")
+        self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.name} → {s.name}"
+        self.fields["owner"].choices = [("mine", "Mine"), ("all", "Everyone")] + [
+            (value, label) for value, label in _owner_choices(workspace) if value
+        ]
+        self.fields["customer"].queryset = Customer.objects.filter(workspace=workspace).order_by(
+            "name"
+        )
+
+
+class MoveForm(forms.Form):
+    stage = forms.IntegerField()
+    version = forms.IntegerField()
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input; each is checked by jobs.uploads (size, real type)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data]
+        return super().clean(data, initial)
+
+
+class ComposerForm(forms.Form):
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), label="Message", required=False
+    )
+    files = MultipleFileField(required=False, label="Attach files")
+    visibility = forms.ChoiceField(
+        choices=[
+            (Visibility.INTERNAL, "Internal note"),
+            (Visibility.CUSTOMER, "Reply to customer"),
+        ],
+        widget=forms.RadioSelect,
+        initial=Visibility.INTERNAL,
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not (data.get("body") or "").strip() and not self.files.getlist("files"):
+            self.add_error("body", "Write something or attach a file.")
+        return data
+
+
+class FileUploadForm(forms.Form):
+    files = MultipleFileField(label="Files")
+    visibility = forms.ChoiceField(
+        choices=[(Visibility.INTERNAL, "Internal"), (Visibility.CUSTOMER, "Visible to customer")],
+        initial=Visibility.INTERNAL,
+        label="Who sees them",
+    )
+
+
+class CopyForm(forms.Form):
+    pipeline = forms.ModelChoiceField(
+        queryset=Pipeline.objects.none(), label="Copy into", empty_label="Choose a pipeline"
+    )
+
+    def __init__(self, *args: Any, workspace: Workspace, exclude: Pipeline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["pipeline"].queryset = (
+            Pipeline.objects.filter(workspace=workspace, archived_at__isnull=True)
+            .exclude(pk=exclude.pk)
+            .order_by("name")
+        )
+
+
+def field_name(field: StageField) -> str:
+    return f"f_{field.pk}"
+
+
+def _form_field(field: StageField) -> forms.Field:
+    common: dict[str, Any] = {"label": field.label, "help_text": field.help_text, "required": False}
+    kind = field.field_type
+    if kind == FieldType.LONG_TEXT:
+        return forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=5000, **common)
+    if kind == FieldType.NUMBER:
+        return forms.DecimalField(max_digits=14, decimal_places=4, **common)
+    if kind == FieldType.MONEY:
+        return forms.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal(0), **common)
+    if kind == FieldType.DATE:
+        return forms.DateField(widget=DateInput(), **common)
+    if kind == FieldType.CHECKBOX:
+        return forms.BooleanField(**common)
+    if kind == FieldType.DROPDOWN:
+        return forms.ChoiceField(choices=[("", "—")] + [(o, o) for o in field.options], **common)
+    if kind == FieldType.MULTI_DROPDOWN:
+        return forms.MultipleChoiceField(
+            choices=[(o, o) for o in field.options], widget=forms.CheckboxSelectMultiple, **common
+        )
+    if kind == FieldType.FILE:
+        return forms.FileField(**common)
+    return forms.CharField(max_length=500, **common)
+
+
+def to_json(field: StageField, value: Any) -> Any:
+    """Form values to what FieldValue stores (JSON)."""
+    if value in (None, "", []):
+        return None if field.field_type != FieldType.CHECKBOX else False
+    if isinstance(value, Decimal):
+        return str(value.normalize()) if field.field_type == FieldType.NUMBER else f"{value:.2f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def from_json(field: StageField, value: Any) -> Any:
+    if value is None:
+        return None
+    if field.field_type == FieldType.DATE and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return None
+    return value
+
+
+class StageForm(forms.Form):
+    """A stage's job form. ``fields`` decides which StageFields appear (money fields are left
+    out for Staff); ``require`` marks the ones the required-fields dialog asks for."""
+
+    def __init__(
+        self,
+        *args: Any,
+        stage_fields: list[StageField],
+        values: dict[int, Any],
+        require: set[int] | None = None,
+        prefix: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, prefix=prefix, **kwargs)
+        self.stage_fields = [f for f in stage_fields if f.field_type != FieldType.FILE]
+        for stage_field in self.stage_fields:
+            form_field = _form_field(stage_field)
+            form_field.stage_field = stage_field  # type: ignore[attr-defined]
+            if require and stage_field.pk in require:
+                form_field.required = True
+            self.fields[field_name(stage_field)] = form_field
+            self.initial[field_name(stage_field)] = from_json(
+                stage_field, values.get(stage_field.pk)
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # A field hidden by its condition is never required.
+        current = {f.pk: to_json(f, data.get(field_name(f))) for f in self.stage_fields}
+        for stage_field in self.stage_fields:
+            name = field_name(stage_field)
+            if name in self.errors and not condition_holds(stage_field, current):
+                del self.errors[name]
+        return data
+
+    def json_values(self) -> dict[int, Any]:
+        return {
+            f.pk: to_json(f, self.cleaned_data.get(field_name(f)))
+            for f in self.stage_fields
+            if field_name(f) in self.cleaned_data
+        }

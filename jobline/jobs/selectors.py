@@ -1,0 +1,337 @@
+"""Reads for the jobs pages, scoped to a workspace (and the viewer), with their joins chosen
+so the number of queries does not grow with the data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from jobline.jobs.models import FEED_TYPE_GROUPS, Activity, FieldValue, Job, Visibility
+from jobline.pipelines.models import Pipeline, Stage, StageField
+from jobline.workspaces.models import Membership, Workspace
+
+BOARD_PAGE_SIZE = 50
+CLOSED_COLUMN_DAYS = 30
+FEED_PAGE_SIZE = 30
+
+JOB_LIST_RELATED = ("pipeline", "stage", "owner", "customer")
+
+SORTS = {
+    "activity": ("-last_activity_at", "-id"),
+    "created": ("-created_at", "-id"),
+}
+SORT_CHOICES = [("activity", "Last activity"), ("due", "Due date"), ("created", "Created")]
+
+
+def pipelines(*, workspace: Workspace) -> QuerySet[Pipeline]:
+    return Pipeline.objects.filter(workspace=workspace, archived_at__isnull=True).order_by(
+        "name", "id"
+    )
+
+
+def get_pipeline(*, workspace: Workspace, pipeline_id: int) -> Pipeline:
+    return get_object_or_404(Pipeline.objects.filter(workspace=workspace), pk=pipeline_id)
+
+
+def live_stages(pipeline: Pipeline) -> list[Stage]:
+    return list(pipeline.stages.filter(deleted_at__isnull=True).order_by("position", "id"))
+
+
+def stages_of_workspace(*, workspace: Workspace) -> QuerySet[Stage]:
+    return (
+        Stage.objects.filter(
+            pipeline__workspace=workspace,
+            pipeline__archived_at__isnull=True,
+            deleted_at__isnull=True,
+        )
+        .select_related("pipeline")
+        .order_by("pipeline__name", "pipeline_id", "position")
+    )
+
+
+def get_job(*, workspace: Workspace, number: int) -> Job:
+    """Jobs are addressed by their number inside the workspace; other workspaces' are 404."""
+    return get_object_or_404(
+        Job.objects.select_related(*JOB_LIST_RELATED, "customer_stage", "copied_from"),
+        workspace=workspace,
+        number=number,
+    )
+
+
+@dataclass
+class JobFilters:
+    pipeline: Pipeline | None = None
+    stage: Stage | None = None
+    owner_id: int | None = None  # None = everyone
+    customer_id: int | None = None
+    due: str = ""  # overdue / week / none
+    state: str = "open"  # open / closed / archived / all
+    search: str = ""
+    sort: str = "activity"
+
+
+_NUMBER = re.compile(r"^(?:j-?)?(\d{1,9})$", re.IGNORECASE)
+
+
+def _search(queryset: QuerySet[Job], text: str) -> QuerySet[Job]:
+    terms = [t for t in re.split(r"\s+", text.strip()) if t]
+    if not terms:
+        return queryset
+    number_match = _NUMBER.match(text.strip())
+    by_number = Q(number=int(number_match.group(1))) if number_match else Q(pk__in=[])
+    if connection.vendor == "postgresql":
+        # Prefix matching ("bath" finds "bathroom") on the GIN-indexed tsvector.
+        words = [re.sub(r"[^\w]", "", t) for t in terms]
+        words = [w for w in words if w]
+        if not words:
+            return queryset.filter(by_number)
+        query = SearchQuery(" & ".join(f"{w}:*" for w in words), config="simple", search_type="raw")
+        vector = SearchVector("search_text", config="simple")
+        return queryset.annotate(search=vector).filter(Q(search=query) | by_number)
+    condition = Q()
+    for term in terms:
+        condition &= Q(search_text__icontains=term)
+    return queryset.filter(condition | by_number)
+
+
+def jobs(*, workspace: Workspace, filters: JobFilters) -> QuerySet[Job]:
+    queryset = Job.objects.filter(workspace=workspace).select_related(*JOB_LIST_RELATED)
+    if filters.state == "open":
+        queryset = queryset.filter(archived_at__isnull=True, closed_at__isnull=True)
+    elif filters.state == "closed":
+        queryset = queryset.filter(archived_at__isnull=True, closed_at__isnull=False)
+    elif filters.state == "archived":
+        queryset = queryset.filter(archived_at__isnull=False)
+    if filters.pipeline is not None:
+        queryset = queryset.filter(pipeline=filters.pipeline)
+    if filters.stage is not None:
+        queryset = queryset.filter(stage=filters.stage)
+    if filters.owner_id is not None:
+        queryset = queryset.filter(owner_id=filters.owner_id)
+    if filters.customer_id is not None:
+        queryset = queryset.filter(customer_id=filters.customer_id)
+    today = timezone.localdate()
+    if filters.due == "overdue":
+        queryset = queryset.filter(due_date__lt=today, closed_at__isnull=True)
+    elif filters.due == "week":
+        queryset = queryset.filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=7))
+    elif filters.due == "none":
+        queryset = queryset.filter(due_date__isnull=True)
+    if filters.search:
+        queryset = _search(queryset, filters.search)
+    order = SORTS.get(filters.sort, SORTS["activity"])
+    if filters.sort == "due":
+        return queryset.order_by(F("due_date").asc(nulls_last=True), "id")
+    return queryset.order_by(*order)
+
+
+@dataclass
+class BoardColumn:
+    stage: Stage
+    count: int
+    cards: list[Job]
+    has_more: bool
+    recent_only: bool
+
+
+def _column_queryset(stage: Stage) -> QuerySet[Job]:
+    queryset = Job.objects.filter(stage=stage, archived_at__isnull=True)
+    if stage.is_terminal:
+        # Finished columns would grow forever: they show the recently closed only.
+        since = timezone.now() - dt.timedelta(days=CLOSED_COLUMN_DAYS)
+        queryset = queryset.filter(stage_entered_at__gte=since)
+    return queryset
+
+
+def board(*, pipeline: Pipeline) -> list[BoardColumn]:
+    """One column per stage: its count and its first cards. Queries: 1 for the stages,
+    1 for all counts, 1 per column for its cards — the same at 50 jobs and at 50,000."""
+    stages = live_stages(pipeline)
+    since = timezone.now() - dt.timedelta(days=CLOSED_COLUMN_DAYS)
+    counts = dict(
+        Job.objects.filter(stage__in=stages, archived_at__isnull=True)
+        .filter(Q(stage__is_terminal=False) | Q(stage_entered_at__gte=since))
+        .values("stage_id")
+        .annotate(n=Count("id"))
+        .values_list("stage_id", "n")
+    )
+    columns = []
+    for stage in stages:
+        cards = list(
+            _column_queryset(stage)
+            .select_related("owner", "customer")
+            .order_by("-stage_entered_at", "-id")[: BOARD_PAGE_SIZE + 1]
+        )
+        columns.append(
+            BoardColumn(
+                stage=stage,
+                count=counts.get(stage.pk, 0),
+                cards=cards[:BOARD_PAGE_SIZE],
+                has_more=len(cards) > BOARD_PAGE_SIZE,
+                recent_only=stage.is_terminal,
+            )
+        )
+    return columns
+
+
+def board_column_page(*, stage: Stage, cursor: tuple[dt.datetime, int] | None) -> list[Job]:
+    """The next cards of a column after a (stage_entered_at, id) cursor: keyset, not OFFSET,
+    so page 400 costs what page 1 does. No cursor: the first page."""
+    queryset = _column_queryset(stage)
+    if cursor is not None:
+        after_entered, after_id = cursor
+        queryset = queryset.filter(
+            Q(stage_entered_at__lt=after_entered)
+            | Q(stage_entered_at=after_entered, id__lt=after_id)
+        )
+    return list(
+        queryset.select_related("owner", "customer").order_by("-stage_entered_at", "-id")[
+            : BOARD_PAGE_SIZE + 1
+        ]
+    )
+
+
+def get_stage_of_workspace(*, workspace: Workspace, stage_id: int) -> Stage:
+    return get_object_or_404(
+        Stage.objects.select_related("pipeline"),
+        pk=stage_id,
+        pipeline__workspace=workspace,
+        deleted_at__isnull=True,
+    )
+
+
+@dataclass
+class Feed:
+    entries: list[Activity]
+    next_cursor: str | None
+
+
+def feed(
+    *,
+    job: Job,
+    show: str = "all",
+    kind_group: str = "",
+    before: str = "",
+    page_size: int = FEED_PAGE_SIZE,
+) -> Feed:
+    """A job's feed, newest first, keyset-paginated ("older entries").
+
+    ``show``: all / customer / internal — what the customer sees is decided by the entry's
+    own visibility and, for replies and files, by the message's or file's current visibility.
+    """
+    queryset = Activity.objects.filter(job=job).select_related(
+        "actor", "message", "message__author", "attachment"
+    )
+    customer_visible = (
+        Q(visibility=Visibility.CUSTOMER)
+        & (Q(message__isnull=True) | Q(message__visibility=Visibility.CUSTOMER))
+        & (Q(attachment__isnull=True) | Q(attachment__visibility=Visibility.CUSTOMER))
+    )
+    if show == "customer":
+        queryset = queryset.filter(customer_visible)
+    elif show == "internal":
+        queryset = queryset.exclude(customer_visible)
+    if kind_group in FEED_TYPE_GROUPS:
+        queryset = queryset.filter(kind__in=FEED_TYPE_GROUPS[kind_group])
+    cursor = _parse_cursor(before)
+    if cursor is not None:
+        at, entry_id = cursor
+        queryset = queryset.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=entry_id))
+    entries = list(queryset.order_by("-created_at", "-id")[: page_size + 1])
+    next_cursor = None
+    if len(entries) > page_size:
+        entries = entries[:page_size]
+        last = entries[-1]
+        next_cursor = f"{last.created_at.isoformat()}|{last.pk}"
+    return Feed(entries=entries, next_cursor=next_cursor)
+
+
+def _parse_cursor(raw: str) -> tuple[dt.datetime, int] | None:
+    if not raw or "|" not in raw:
+        return None
+    at_text, _, id_text = raw.rpartition("|")
+    try:
+        at = dt.datetime.fromisoformat(at_text)
+        return (at if at.tzinfo else timezone.make_aware(at)), int(id_text)
+    except ValueError:
+        return None
+
+
+def is_customer_visible(entry: Activity) -> bool:
+    if entry.visibility != Visibility.CUSTOMER:
+        return False
+    if entry.message_id and entry.message.visibility != Visibility.CUSTOMER:
+        return False
+    return not (entry.attachment_id and entry.attachment.visibility != Visibility.CUSTOMER)
+
+
+@dataclass
+class StageFormState:
+    stage: Stage
+    fields: list[StageField]
+    retired: list[tuple[StageField, Any]] = field(default_factory=list)
+    is_current: bool = False
+    is_past: bool = False
+
+
+def stage_forms(*, job: Job, stages: list[Stage]) -> tuple[list[StageFormState], dict[int, Any]]:
+    """The forms of the job's stages up to the current one (current open, earlier readable),
+    plus every saved value (retired fields included) — two queries whatever the size."""
+    all_fields = list(
+        StageField.objects.filter(stage__in=stages).order_by("stage_id", "position", "id")
+    )
+    values: dict[int, Any] = dict(
+        FieldValue.objects.filter(job=job).values_list("field_id", "value")
+    )
+    by_stage: dict[int, list[StageField]] = {}
+    for each in all_fields:
+        by_stage.setdefault(each.stage_id, []).append(each)
+    current_index = next((i for i, s in enumerate(stages) if s.pk == job.stage_id), 0)
+    states = []
+    for index, stage in enumerate(stages):
+        fields_here = by_stage.get(stage.pk, [])
+        live = [f for f in fields_here if f.retired_at is None]
+        retired = [(f, values[f.pk]) for f in fields_here if f.retired_at and f.pk in values]
+        if not live and not retired:
+            continue
+        if index > current_index and not any(f.pk in values for f in fields_here):
+            continue
+        states.append(
+            StageFormState(
+                stage=stage,
+                fields=live,
+                retired=retired,
+                is_current=stage.pk == job.stage_id,
+                is_past=index < current_index,
+            )
+        )
+    return states, values
+
+
+def dashboard_counts(*, workspace: Workspace, user_id: int) -> dict[str, int]:
+    """Open, overdue and my open jobs, in one query."""
+    today = timezone.localdate()
+    return Job.objects.filter(
+        workspace=workspace, archived_at__isnull=True, closed_at__isnull=True
+    ).aggregate(
+        open=Count("id"),
+        overdue=Count("id", filter=Q(due_date__lt=today)),
+        mine=Count("id", filter=Q(owner_id=user_id)),
+    )
+
+
+def owners(*, workspace: Workspace) -> QuerySet[Membership]:
+    return (
+        Membership.objects.active()
+        .filter(workspace=workspace)
+        .select_related("user")
+        .order_by("user__full_name")
+    )
