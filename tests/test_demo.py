@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from jobline.accounts.models import User
 from jobline.customers.models import Customer
-from jobline.jobs.models import Activity, Job
+from jobline.jobs.models import Activity, Attachment, Job
 from jobline.pipelines.models import Pipeline
 from jobline.workspaces.models import AuditLogEntry, Membership, Role, Workspace
 from tests.conftest import Cast
@@ -88,7 +88,9 @@ def test_demo_builds_the_whole_harbour_workspace() -> None:
     assert jobs.filter(closed_at__isnull=True, due_date__lt=timezone.localdate()).exists()
     assert jobs.values("stage").distinct().count() >= 20
     kinds = set(Activity.objects.filter(job__workspace=workspace).values_list("kind", flat=True))
-    assert {"created", "status_changed", "note", "reply", "form_saved"} <= kinds
+    assert {"created", "status_changed", "note", "reply", "form_saved", "file_added"} <= kinds
+    photos = Attachment.objects.filter(job__workspace=workspace, is_image=True)
+    assert photos.count() >= 4 and all(p.thumbnail for p in photos)
 
     logins = printed_logins(output)
     assert set(logins) == set(DEMO_PEOPLE)

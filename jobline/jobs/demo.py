@@ -4,16 +4,20 @@ histories that look real. Deterministic (seeded) and only ever added once."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
 from collections.abc import Sequence
 
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from jobline.accounts.models import User
 from jobline.customers.models import Customer
 from jobline.jobs import services
 from jobline.jobs.models import Job, Visibility
+from jobline.jobs.uploads import attachments_add
 from jobline.pipelines.blueprints import BLUEPRINTS
 from jobline.pipelines.models import FieldType, Pipeline, Stage, StageField
 from jobline.pipelines.services import pipeline_create_from_blueprint
@@ -64,6 +68,33 @@ REPLIES = [
     "All done! Let us know if anything isn't right.",
     "We're waiting on one part; we'll be in touch as soon as it arrives.",
 ]
+
+
+def _demo_photo(name: str, colour: tuple[int, int, int], label: str) -> SimpleUploadedFile:
+    """A small generated 'site photo': a sky-to-floor gradient with a caption."""
+    width, height = 960, 720
+    image = Image.new("RGB", (width, height), colour)
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        shade = int(60 * y / height)
+        draw.line(
+            [(0, y), (width, y)],
+            fill=(max(colour[0] - shade, 0), max(colour[1] - shade, 0), max(colour[2] - shade, 0)),
+        )
+    draw.rectangle([(width * 0.2, height * 0.35), (width * 0.8, height * 0.85)], outline="white",
+                   width=6)  # fmt: skip
+    draw.text((40, 40), label, fill="white", font_size=48)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=80)
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
+
+PHOTO_SETS = {
+    "renovation": [("before.jpg", (120, 144, 156), "Before"), ("tiling.jpg", (176, 190, 197),
+                   "Tiling in progress")],
+    "repair": [("device-front.jpg", (38, 50, 56), "Device: front"), ("damage.jpg",
+               (69, 90, 100), "Damage close-up")],
+}  # fmt: skip
 
 
 def _value_for(field: StageField, rng: random.Random) -> object:
@@ -167,4 +198,13 @@ def add_demo_jobs(*, workspace: Workspace, staff: Sequence[User], seed: int = 7)
                     )  # fmt: skip
                 if next_stage == target:
                     break
+            # A few jobs carry photos: the first two of the renovation and repair pipelines.
+            if index < 2 and blueprint.key in PHOTO_SETS:
+                photos = [_demo_photo(*spec) for spec in PHOTO_SETS[blueprint.key]]
+                attachments_add(
+                    job=job,
+                    uploads=photos,
+                    visibility=Visibility.CUSTOMER if index == 0 else Visibility.INTERNAL,
+                    actor=owner,
+                )
     return created

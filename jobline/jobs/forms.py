@@ -224,7 +224,7 @@ def _form_field(field: StageField) -> forms.Field:
             choices=[(o, o) for o in field.options], widget=forms.CheckboxSelectMultiple, **common
         )
     if kind == FieldType.FILE:
-        return forms.FileField(**common)
+        return MultipleFileField(**common)
     return forms.CharField(max_length=500, **common)
 
 
@@ -264,7 +264,7 @@ class StageForm(forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, prefix=prefix, **kwargs)
-        self.stage_fields = [f for f in stage_fields if f.field_type != FieldType.FILE]
+        self.stage_fields = list(stage_fields)
         for stage_field in self.stage_fields:
             form_field = _form_field(stage_field)
             form_field.stage_field = stage_field  # type: ignore[attr-defined]
@@ -286,8 +286,23 @@ class StageForm(forms.Form):
         return data
 
     def json_values(self) -> dict[int, Any]:
+        """Values to store, file fields excepted: their uploads are stored by the view, which
+        then records the new files next to the ones saved before."""
         return {
             f.pk: to_json(f, self.cleaned_data.get(field_name(f)))
             for f in self.stage_fields
-            if field_name(f) in self.cleaned_data
+            if field_name(f) in self.cleaned_data and f.field_type != FieldType.FILE
         }
+
+    def uploads_by_field(self) -> dict[StageField, list[Any]]:
+        chosen = {}
+        for stage_field in self.stage_fields:
+            if stage_field.field_type != FieldType.FILE:
+                continue
+            files = self.files.getlist(self.add_prefix(field_name(stage_field)))
+            if files:
+                chosen[stage_field] = files
+        return chosen
+
+    def has_file_fields(self) -> bool:
+        return any(f.field_type == FieldType.FILE for f in self.stage_fields)

@@ -190,6 +190,11 @@ def _lock(job: Job, expected_version: int | None) -> Job:
     return locked
 
 
+def job_check_version(*, job: Job, expected_version: int | None) -> Job:
+    """Lock the job and refuse a stale page before a change made of several steps."""
+    return _lock(job, expected_version)
+
+
 def _touch(job: Job, *, at: dt.datetime, fields: Iterable[str] = ()) -> None:
     job.version += 1
     job.last_activity_at = at
@@ -223,7 +228,8 @@ def value_as_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        # File fields hold [{"id": …, "name": …}]; dropdowns hold plain choices.
+        return ", ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value)
     return str(value)
 
 

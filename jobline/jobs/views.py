@@ -381,9 +381,11 @@ def job_move(request: HttpRequest, number: int) -> HttpResponse:
     move = MoveForm(request.POST)
     if not move.is_valid():
         return _move_refused(request, job, "Choose a stage to move to.", from_board)
-    stage = get_object_or_404(
-        Stage, pk=move.cleaned_data["stage"], pipeline=job.pipeline, deleted_at__isnull=True
-    )
+    stage = Stage.objects.filter(
+        pk=move.cleaned_data["stage"], pipeline=job.pipeline, deleted_at__isnull=True
+    ).first()
+    if stage is None:
+        return _move_refused(request, job, "Choose a stage of this job's pipeline.", from_board)
     version = move.cleaned_data["version"]
     missing_fields = services.missing_required(job, job.stage)
     dialog_form = None
@@ -392,13 +394,18 @@ def job_move(request: HttpRequest, number: int) -> HttpResponse:
             dialog_form = _dialog_form(request, job, missing_fields, data=request.POST)
             if not dialog_form.is_valid():
                 raise services.RequiredFieldsMissing(stage=job.stage, fields=missing_fields)
-            services.job_save_and_move(
-                job=job,
-                stage=stage,
-                values=dialog_form.json_values(),
-                actor=request.user,
-                expected_version=version,
-            )
+            with transaction.atomic():
+                services.job_check_version(job=job, expected_version=version)
+                try:
+                    values = _with_uploaded_files(request, job, dialog_form)
+                except ValidationError as upload_error:
+                    raise services.RequiredFieldsMissing(
+                        stage=job.stage, fields=missing_fields
+                    ) from upload_error
+                services.job_save_and_move(
+                    job=job, stage=stage, values=values, actor=request.user,
+                    expected_version=None,
+                )  # fmt: skip
         else:
             services.job_move(job=job, stage=stage, actor=request.user, expected_version=version)
     except services.StaleJob as stale:
@@ -433,6 +440,7 @@ def _dialog_form(
     fillable = _visible_fields_for(request, fields)
     return StageForm(
         data,
+        request.FILES if data is not None else None,
         stage_fields=fillable,
         values=services.job_values(job),
         require={f.pk for f in fillable},
@@ -451,6 +459,29 @@ def _move_refused(
     return _job_page(request, job, status=status)
 
 
+def _with_uploaded_files(request: HttpRequest, job: Job, form: StageForm) -> dict[int, Any]:
+    """A stage form's values, with the files chosen in its file fields stored (visible to the
+    customer when the field is) and listed after the field's earlier files. Raises the
+    upload's ValidationError onto the field."""
+    values = form.json_values()
+    saved = services.job_values(job)
+    for stage_field, files in form.uploads_by_field().items():
+        visible = stage_field.visible_to_customer
+        try:
+            added = uploads.attachments_add(
+                job=job,
+                uploads=files,
+                visibility=Visibility.CUSTOMER if visible else Visibility.INTERNAL,
+                actor=request.user,
+            )
+        except ValidationError as error:
+            form.add_error(f"f_{stage_field.pk}", error.messages)
+            raise
+        earlier = saved.get(stage_field.pk) or []
+        values[stage_field.pk] = [*earlier, *({"id": a.pk, "name": a.original_name} for a in added)]
+    return values
+
+
 @jobs_view
 @require_POST
 def job_form_save(request: HttpRequest, number: int, stage_id: int) -> HttpResponse:
@@ -461,6 +492,7 @@ def job_form_save(request: HttpRequest, number: int, stage_id: int) -> HttpRespo
     )
     form = StageForm(
         request.POST,
+        request.FILES,
         stage_fields=fields,
         values=services.job_values(job),
         prefix=f"s{stage.pk}",
@@ -472,17 +504,18 @@ def job_form_save(request: HttpRequest, number: int, stage_id: int) -> HttpRespo
     if not form.is_valid():
         return _job_page(request, job, status=400, **{f"stage_form_{stage.pk}": form})
     try:
-        entry = services.form_save(
-            job=job,
-            stage=stage,
-            values=form.json_values(),
-            actor=request.user,
-            expected_version=version,
-        )
+        with transaction.atomic():
+            services.job_check_version(job=job, expected_version=version)
+            values = _with_uploaded_files(request, job, form)
+            entry = services.form_save(
+                job=job, stage=stage, values=values, actor=request.user, expected_version=None
+            )
     except services.StaleJob as stale:
         job.refresh_from_db()
         form.add_error(None, stale.message)
         return _job_page(request, job, status=409, **{f"stage_form_{stage.pk}": form})
+    except ValidationError:  # a refused upload: its message is on the field
+        return _job_page(request, job, status=400, **{f"stage_form_{stage.pk}": form})
     messages.success(request, "Form saved." if entry else "Nothing changed.")
     return redirect(f"{reverse('jobs:detail', args=[job.number])}#stage-form-{stage.pk}")
 

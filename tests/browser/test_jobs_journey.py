@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from jobline.jobs.models import Job
 from jobline.pipelines.models import Pipeline
 from jobline.pipelines.services import pipeline_create_from_blueprint
-from tests.browser.conftest import Screenshot
+from tests.browser.conftest import Screenshot, scroll_width
 from tests.conftest import Cast
 
 
@@ -134,3 +134,8 @@ def test_upload_a_photo_and_see_its_thumbnail_and_full_size(
     assert lightbox.locator("img").evaluate("img => img.naturalWidth") == 800
     page.keyboard.press("Escape")
     screenshot(page, "job-files")
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.reload()
+    assert scroll_width(page) <= 375
+    page.goto(f"/jobs/board/{pipeline.pk}/")
+    assert scroll_width(page) <= 375

@@ -99,3 +99,61 @@ def test_a_file_of_another_job_cannot_be_shared_through_this_one(
     assert response.status_code == 404
     attachment.refresh_from_db()
     assert attachment.visibility == Visibility.INTERNAL
+
+
+def test_a_stage_form_file_field_stores_photos_and_lists_them(cast: Any, as_staff: Client) -> None:
+    from jobline.jobs.models import FieldValue
+    from jobline.jobs.services import job_create
+    from jobline.pipelines.services import pipeline_create_from_blueprint
+
+    renovation = pipeline_create_from_blueprint(
+        workspace=cast.workspace, blueprint_key="renovation", actor=cast.admin
+    )
+    snag = renovation.stages.get(name="Snag list")
+    job = job_create(
+        workspace=cast.workspace, pipeline=renovation, stage=snag, title="Bathroom",
+        actor=cast.admin,
+    )  # fmt: skip
+    photos = snag.fields.get(label="Photos")
+    url = f"/jobs/{job.number}/forms/{snag.pk}/"
+    response = as_staff.post(
+        url, {"version": job.version, f"s{snag.pk}-f_{photos.pk}": [photo("snag1.jpg")]}
+    )
+    assert response.status_code == 302
+    job.refresh_from_db()
+    as_staff.post(url, {"version": job.version, f"s{snag.pk}-f_{photos.pk}": [photo("snag2.jpg")]})
+    value = FieldValue.objects.get(job=job, field=photos).value
+    assert [item["name"] for item in value] == ["snag1.jpg", "snag2.jpg"]
+    stored = Attachment.objects.filter(job=job).order_by("pk")
+    assert [a.visibility for a in stored] == [Visibility.CUSTOMER, Visibility.CUSTOMER]
+    last = Activity.objects.filter(job=job, kind=ActivityKind.FORM_SAVED).latest("id")
+    assert last.data["changes"][0]["old"] == "snag1.jpg"
+    assert last.data["changes"][0]["new"] == "snag1.jpg, snag2.jpg"
+
+
+def test_a_refused_stage_form_file_is_reported_on_its_field(
+    cast: Any, as_staff: Client, settings: Any
+) -> None:
+    from jobline.jobs.models import FieldValue
+    from jobline.jobs.services import job_create
+    from jobline.pipelines.services import pipeline_create_from_blueprint
+
+    settings.JOBLINE_MAX_UPLOAD_BYTES = 100
+    renovation = pipeline_create_from_blueprint(
+        workspace=cast.workspace, blueprint_key="renovation", actor=cast.admin
+    )
+    snag = renovation.stages.get(name="Snag list")
+    job = job_create(
+        workspace=cast.workspace, pipeline=renovation, stage=snag, title="Bath", actor=cast.admin
+    )
+    items, photos = snag.fields.get(label="Items"), snag.fields.get(label="Photos")
+    response = as_staff.post(
+        f"/jobs/{job.number}/forms/{snag.pk}/",
+        {"version": job.version, f"s{snag.pk}-f_{items.pk}": "Grout gap by the bath",
+         f"s{snag.pk}-f_{photos.pk}": [photo("big.jpg")]},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "Grout gap by the bath" in response.text
+    assert "big.jpg" in response.text and "limit" in response.text
+    assert not FieldValue.objects.filter(job=job).exists()
+    assert not Attachment.objects.exists()

@@ -75,7 +75,7 @@ def field_display(context: dict[str, Any], field: Any, value: Any) -> str:
         except (TypeError, ValueError):
             return str(value)
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
+        return ", ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value)
     return str(value)
 
 
