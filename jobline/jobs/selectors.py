@@ -246,12 +246,35 @@ def feed(
         at, entry_id = cursor
         queryset = queryset.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=entry_id))
     entries = list(queryset.order_by("-created_at", "-id")[: page_size + 1])
+    _mark_retired_fields(entries)
     next_cursor = None
     if len(entries) > page_size:
         entries = entries[:page_size]
         last = entries[-1]
         next_cursor = f"{last.created_at.isoformat()}|{last.pk}"
     return Feed(entries=entries, next_cursor=next_cursor)
+
+
+def _mark_retired_fields(entries: list[Activity]) -> None:
+    """Form entries name their fields; a field removed since reads as "retired field".
+    One query for the whole page of entries."""
+    field_ids = {
+        change.get("field")
+        for entry in entries
+        if entry.kind == "form_saved"
+        for change in entry.data.get("changes", [])
+    }
+    retired = (
+        set(
+            StageField.objects.filter(pk__in=field_ids, retired_at__isnull=False).values_list(
+                "pk", flat=True
+            )
+        )
+        if field_ids
+        else set()
+    )
+    for entry in entries:
+        entry.retired_field_ids = retired  # type: ignore[attr-defined]
 
 
 def _parse_cursor(raw: str) -> tuple[dt.datetime, int] | None:

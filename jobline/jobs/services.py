@@ -25,7 +25,7 @@ from jobline.jobs.models import (
     Message,
     Visibility,
 )
-from jobline.pipelines.models import Pipeline, Stage, StageField
+from jobline.pipelines.models import FieldType, Pipeline, Stage, StageField
 from jobline.workspaces.models import Membership, Workspace
 
 
@@ -559,6 +559,8 @@ def form_save(
                 "old": value_as_text(old),
                 "new": value_as_text(new),
                 "visible": field.visible_to_customer,
+                # Staff never see amounts: the feed leaves money lines out for them.
+                "money": field.field_type == FieldType.MONEY,
             }
         )
     if not changes:

@@ -323,3 +323,35 @@ def test_query_counts_do_not_grow_with_data(
         response = as_admin.get(url())
     assert response.status_code == 200
     assert len(large) <= len(small), [q["sql"][:120] for q in large.captured_queries]
+
+
+def test_staff_do_not_see_amounts_in_the_feed(cast: Cast, repair: Pipeline) -> None:
+    quote = stage(repair, "Quote")
+    job = services.job_create(
+        workspace=cast.workspace, pipeline=repair, stage=quote, title="Priced", actor=cast.admin
+    )
+    price = quote.fields.get(label="Repair price")
+    services.form_save(
+        job=job, stage=quote, values={price.pk: "149.00"}, actor=cast.manager,
+        expected_version=None,
+    )  # fmt: skip
+    staff_feed = client_for(cast.staff).get(f"/jobs/{job.number}/").text
+    manager_feed = client_for(cast.manager).get(f"/jobs/{job.number}/").text
+    assert "149.00" not in staff_feed
+    assert "1 amount not shown" in staff_feed
+    assert "149.00" in manager_feed
+
+
+def test_a_retired_fields_feed_lines_say_so(cast: Cast, job: Job, repair: Pipeline) -> None:
+    from jobline.pipelines.services import field_retire
+
+    dropoff = stage(repair, "Drop-off")
+    device = dropoff.fields.get(label="Device")
+    services.form_save(
+        job=job, stage=dropoff, values={device.pk: "Pixel 8"}, actor=cast.admin,
+        expected_version=None,
+    )  # fmt: skip
+    field_retire(field=device, actor=cast.admin)
+    page = client_for(cast.admin).get(f"/jobs/{job.number}/").text
+    assert "Device (retired field)" in page
+    assert "Pixel 8" in page

@@ -165,9 +165,10 @@ def stored_bytes(field: Any) -> bytes:
 
 
 def body(response: Any) -> bytes:
-    content = b"".join(response.streaming_content)
-    response.close()
-    return content
+    # Reading the stream to the end closes the response the way the test client expects; an
+    # extra response.close() would fire request_finished and close PostgreSQL's connection
+    # in the middle of the test's transaction.
+    return b"".join(response.streaming_content)
 
 
 # --- size ----------------------------------------------------------------------------------

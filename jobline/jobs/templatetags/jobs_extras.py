@@ -93,10 +93,12 @@ def _stage_name(ref: dict[str, Any] | None) -> str:
     return (ref or {}).get("name", "?")
 
 
-@register.simple_tag
-def feed_sentence(entry: Activity) -> SafeString:
+@register.simple_tag(takes_context=True)
+def feed_sentence(context: dict[str, Any], entry: Activity) -> SafeString:
     """What happened, in words. Names were copied into the entry when it was written."""
     data = entry.data or {}
+    membership = context.get("membership")
+    sees_money = membership is None or membership.can_see_money
     kind = entry.kind
     if kind == ActivityKind.CREATED:
         return format_html("created the job in <strong>{}</strong>", _stage_name(data.get("stage")))
@@ -137,19 +139,25 @@ def feed_sentence(entry: Activity) -> SafeString:
         new = "visible to the customer" if data.get("new") == "customer" else "internal"
         return format_html("made <strong>{}</strong> {}", data.get("name", "a file"), new)
     if kind == ActivityKind.FORM_SAVED:
+        retired = getattr(entry, "retired_field_ids", set())
+        changes = [c for c in data.get("changes", []) if sees_money or not c.get("money")]
+        hidden = len(data.get("changes", [])) - len(changes)
         lines = format_html_join(
             "",
             "<li>{}{}: {} → <strong>{}</strong></li>",
             (
                 (
                     change.get("label"),
-                    " (retired field)" if change.get("retired") else "",
+                    " (retired field)" if change.get("field") in retired else "",
                     change.get("old") or "—",
                     change.get("new") or "—",
                 )
-                for change in data.get("changes", [])
+                for change in changes
             ),
         )
+        if hidden:
+            lines = format_html("{}<li class=\"muted\">{} amount{} not shown</li>", lines,
+                                hidden, "s" if hidden > 1 else "")  # fmt: skip
         return format_html(
             'saved the <strong>{}</strong> form<ul class="changes">{}</ul>',
             _stage_name(data.get("stage")),
