@@ -1,6 +1,15 @@
 // Jobline's own small behaviours. No inline scripts anywhere: the CSP forbids them.
 (function () {
   "use strict";
+  // Controls that only matter without JavaScript (a "Move" button beside a select that
+  // submits itself) hide once this script runs.
+  document.documentElement.classList.add("js");
+
+  document.addEventListener("change", function (event) {
+    if (event.target.hasAttribute && event.target.hasAttribute("data-autosubmit")) {
+      event.target.form.requestSubmit();
+    }
+  });
 
   // Ask before destructive actions: <form data-confirm="Remove Sam?">.
   document.addEventListener("submit", function (event) {
