@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "jobline.customers",
     "jobline.pipelines",
     "jobline.jobs",
+    "jobline.portal",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,12 @@ SIGNIN_MAX_FAILURES_PER_ACCOUNT = env_int("JOBLINE_SIGNIN_MAX_PER_ACCOUNT", 5)
 SIGNIN_MAX_FAILURES_PER_ADDRESS = env_int("JOBLINE_SIGNIN_MAX_PER_ADDRESS", 20)
 
 INVITATION_VALID_DAYS = 7
+
+# Customer portal sign-in links: how long one works, and how many an address may ask for.
+PORTAL_LINK_VALID_MINUTES = 30
+PORTAL_LINKS_PER_EMAIL = env_int("JOBLINE_PORTAL_LINKS_PER_EMAIL", 5)
+PORTAL_LINKS_PER_ADDRESS = env_int("JOBLINE_PORTAL_LINKS_PER_ADDRESS", 20)
+PORTAL_LINK_WINDOW_SECONDS = 15 * 60
 
 # Uploads: the largest file accepted, in bytes (default 25 MB).
 JOBLINE_MAX_UPLOAD_BYTES = env_int("JOBLINE_MAX_UPLOAD_MB", 25) * 1024 * 1024

@@ -12,5 +12,6 @@ urlpatterns = [
     path("jobs/pipelines/", include("jobline.pipelines.urls")),
     path("jobs/files/", include("jobline.jobs.file_urls")),
     path("jobs/", include("jobline.jobs.urls")),
+    path("user/", include("jobline.portal.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -93,7 +93,18 @@ def test_demo_builds_the_whole_harbour_workspace() -> None:
     assert photos.count() >= 4 and all(p.thumbnail for p in photos)
 
     logins = printed_logins(output)
-    assert set(logins) == set(DEMO_PEOPLE)
+    assert set(logins) == {*DEMO_PEOPLE, "customer@demo.jobline.test"}
+    customer_password = logins.pop("customer@demo.jobline.test")
+    portal = Client()
+    portal.post(
+        reverse("accounts:login"),
+        {"username": "customer@demo.jobline.test", "password": customer_password},
+    )
+    # The demo customer's portal: three jobs, one of them sitting in an internal stage.
+    portal_jobs = portal.get("/user/jobs/")
+    assert portal_jobs.status_code == 200
+    assert portal_jobs.text.count('class="card portal-card"') == 3
+    assert "Awaiting parts" not in portal_jobs.text
     for email, password in logins.items():
         client = Client()
         response = client.post(reverse("accounts:login"), {"username": email, "password": password})

@@ -130,13 +130,59 @@ def _fill(job: Job, stage: Stage, actor: User, rng: random.Random, at: dt.dateti
         )
 
 
+BLUEPRINT_NAMES = {blueprint.key: blueprint.name for blueprint in BLUEPRINTS}
+
+PORTAL_JOBS = [
+    # (pipeline key, title, stage to end in): one sitting in an internal stage, two with a
+    # field the customer is asked to fill in.
+    ("repair", "iPhone 14 Pro screen replacement", "Awaiting parts"),
+    ("legal", "Purchase of 14 Quay Street — contract review", "Client review"),
+    ("renovation", "Kitchen extension", "Install"),
+]
+
+
+def _portal_jobs(
+    *, workspace: Workspace, customer: Customer, owner: User, rng: random.Random
+) -> int:
+    """The demo customer's three jobs in the portal."""
+    created = 0
+    now = timezone.now()
+    for key, title, stage_name in PORTAL_JOBS:
+        pipeline = Pipeline.objects.get(workspace=workspace, name=BLUEPRINT_NAMES[key])
+        stages = list(pipeline.stages.filter(deleted_at__isnull=True).order_by("position"))
+        moment = now - dt.timedelta(days=12)
+        job = services.job_create(
+            workspace=workspace, pipeline=pipeline, title=title, actor=owner, owner=owner,
+            customer=customer, due_date=timezone.localdate() + dt.timedelta(days=21), at=moment,
+        )  # fmt: skip
+        for stage in stages[1:]:
+            moment += dt.timedelta(days=2)
+            _fill(job, job.stage, owner, rng, moment)
+            services.job_move(job=job, stage=stage, actor=owner, expected_version=None, at=moment)
+            if stage.name == stage_name:
+                break
+        services.message_add(
+            job=job, body="Thanks for choosing us — we'll keep you posted here.",
+            visibility=Visibility.CUSTOMER, actor=owner, at=moment + dt.timedelta(hours=1),
+        )  # fmt: skip
+        services.message_add(
+            job=job, body="Customer is happy to be contacted by text.",
+            visibility=Visibility.INTERNAL, actor=owner, at=moment + dt.timedelta(hours=2),
+        )  # fmt: skip
+        created += 1
+    return created
+
+
 @transaction.atomic
 def add_demo_jobs(*, workspace: Workspace, staff: Sequence[User], seed: int = 7) -> int:
     """Create the template pipelines and their jobs, unless the workspace already has jobs."""
     if Job.objects.filter(workspace=workspace).exists():
         return 0
     rng = random.Random(seed)
-    customers = list(Customer.objects.filter(workspace=workspace).order_by("pk"))
+    # The portal customer gets exactly the three jobs made for the portal, below.
+    customers = list(
+        Customer.objects.filter(workspace=workspace, portal_user__isnull=True).order_by("pk")
+    )
     now = timezone.now()
     created = 0
     for blueprint in BLUEPRINTS:
@@ -207,4 +253,11 @@ def add_demo_jobs(*, workspace: Workspace, staff: Sequence[User], seed: int = 7)
                     visibility=Visibility.CUSTOMER if index == 0 else Visibility.INTERNAL,
                     actor=owner,
                 )
+    portal_customer = Customer.objects.filter(
+        workspace=workspace, portal_user__isnull=False
+    ).first()
+    if portal_customer is not None:
+        created += _portal_jobs(
+            workspace=workspace, customer=portal_customer, owner=staff[-1], rng=rng
+        )
     return created

@@ -27,7 +27,7 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> HttpRespons
     )
     if request.method not in SAFE_METHODS:
         return HttpResponseNotAllowed(SAFE_METHODS)
-    return _serve(
+    return serve_stored_file(
         attachment.file,
         content_type=attachment.content_type,
         filename=attachment.original_name,
@@ -47,7 +47,7 @@ def attachment_thumbnail(request: HttpRequest, attachment_id: int) -> HttpRespon
     if not attachment.thumbnail:
         raise Http404("This file has no thumbnail.")
     is_png = attachment.thumbnail.name.lower().endswith(".png")
-    return _serve(
+    return serve_stored_file(
         attachment.thumbnail,
         content_type="image/png" if is_png else "image/jpeg",
         filename=_thumbnail_name(attachment.original_name, ".png" if is_png else ".jpg"),
@@ -55,7 +55,9 @@ def attachment_thumbnail(request: HttpRequest, attachment_id: int) -> HttpRespon
     )
 
 
-def _serve(stored: FieldFile, *, content_type: str, filename: str, inline: bool) -> FileResponse:
+def serve_stored_file(
+    stored: FieldFile, *, content_type: str, filename: str, inline: bool
+) -> FileResponse:
     try:
         handle = stored.storage.open(stored.name, "rb")
     except FileNotFoundError:

@@ -214,6 +214,16 @@ class Feed:
     next_cursor: str | None
 
 
+def customer_visible_q() -> Q:
+    """Feed entries a customer may see: the entry itself, and the reply or file it points at,
+    must all be customer-visible now (a reply made internal later disappears for them)."""
+    return (
+        Q(visibility=Visibility.CUSTOMER)
+        & (Q(message__isnull=True) | Q(message__visibility=Visibility.CUSTOMER))
+        & (Q(attachment__isnull=True) | Q(attachment__visibility=Visibility.CUSTOMER))
+    )
+
+
 def feed(
     *,
     job: Job,
@@ -230,11 +240,7 @@ def feed(
     queryset = Activity.objects.filter(job=job).select_related(
         "actor", "message", "message__author", "attachment"
     )
-    customer_visible = (
-        Q(visibility=Visibility.CUSTOMER)
-        & (Q(message__isnull=True) | Q(message__visibility=Visibility.CUSTOMER))
-        & (Q(attachment__isnull=True) | Q(attachment__visibility=Visibility.CUSTOMER))
-    )
+    customer_visible = customer_visible_q()
     if show == "customer":
         queryset = queryset.filter(customer_visible)
     elif show == "internal":

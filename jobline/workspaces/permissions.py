@@ -24,6 +24,9 @@ def member_required(view: View) -> View:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if getattr(request, "membership", None) is None:
+            # A customer's sign-in never reaches a staff page: it goes to their portal.
+            if request.user.customer_profiles.exists():
+                return redirect("portal:jobs")
             return redirect("workspaces:create")
         return view(request, *args, **kwargs)
 

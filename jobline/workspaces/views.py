@@ -72,6 +72,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 def workspace_create(request: HttpRequest) -> HttpResponse:
     """A signed-in person starts another business (or their first, after leaving one)."""
+    if request.membership is None and request.user.customer_profiles.exists():
+        return redirect("portal:jobs")  # customers do not get staff pages
     form = WorkspaceCreateForm(
         request.POST if request.method == "POST" else None,
         initial={"time_zone": "Europe/London", "currency": "GBP", "locale": "en-GB"},

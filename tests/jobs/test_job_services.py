@@ -200,7 +200,14 @@ def test_form_save_logs_changed_fields_only_and_keeps_who(
     )  # fmt: skip
     entry = Activity.objects.filter(kind=ActivityKind.FORM_SAVED).get()
     assert entry.data["changes"] == [
-        {"field": device.pk, "label": "Device", "old": "", "new": "iPhone 13", "visible": True}
+        {
+            "field": device.pk,
+            "label": "Device",
+            "old": "",
+            "new": "iPhone 13",
+            "visible": True,
+            "money": False,
+        }
     ]
     assert FieldValue.objects.get(job=job, field=device).updated_by == cast.staff
     # Saving the same values again writes nothing.

@@ -16,13 +16,14 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from PIL import Image
 
+from jobline.customers.models import Customer
 from jobline.jobs.models import Attachment, Job, Message
 from jobline.jobs.services import job_create, message_add
 from jobline.jobs.uploads import attachment_add
 from jobline.pipelines.models import Pipeline, StageField
 from jobline.pipelines.services import pipeline_create_from_blueprint
 from jobline.workspaces.models import Invitation, hash_token
-from tests.conftest import Cast
+from tests.conftest import Cast, client_for, make_user
 
 
 def _pipeline(cast: Cast) -> Pipeline:
@@ -35,8 +36,22 @@ def _pipeline(cast: Cast) -> Pipeline:
 def _job(cast: Cast) -> Job:
     existing = Job.objects.filter(workspace=cast.workspace).first()
     return existing or job_create(
-        workspace=cast.workspace, pipeline=_pipeline(cast), title="Tenancy", actor=cast.admin
+        workspace=cast.workspace,
+        pipeline=_pipeline(cast),
+        title="Tenancy",
+        actor=cast.admin,
+        customer=portal_customer(cast),
     )
+
+
+def portal_customer(cast: Cast) -> Customer:
+    """The cast's customer, signed up to a workspace whose portal shows jobs."""
+    cast.workspace.portal_enabled = True
+    cast.workspace.save(update_fields=["portal_enabled"])
+    if cast.customer.portal_user is None:
+        cast.customer.portal_user = make_user(cast.customer.email, cast.customer.name)
+        cast.customer.save(update_fields=["portal_user"])
+    return cast.customer
 
 
 def _attachment(cast: Cast) -> Attachment:
@@ -60,6 +75,7 @@ ID_SOURCES: dict[str, Callable[[Cast], int]] = {
     # Harbour's J-1001 must be a 404 for them, not someone else's job.
     "number": lambda cast: _job(cast).number,
     "message_id": lambda cast: _message(cast).pk,
+    "job_id": lambda cast: _job(cast).pk,
     "attachment_id": lambda cast: _attachment(cast).pk,
     "customer_id": lambda cast: cast.customer.pk,
     "membership_id": lambda cast: cast.membership(cast.staff).pk,
@@ -145,8 +161,14 @@ def test_outsider_gets_404_for_another_workspaces_ids(
 def test_the_same_urls_work_for_an_admin_of_the_workspace(
     route: Route, cast: Cast, as_admin: Client
 ) -> None:
-    """The control: the 404s above come from tenancy, not from a broken URL."""
+    """The control: the 404s above come from tenancy, not from a broken URL. Portal pages
+    belong to the job's customer, so they are the control there."""
     kwargs = {name: ID_SOURCES[name](cast) for name in route.parameters}
     url = reverse(route.name, kwargs=kwargs)
-    response = as_admin.get(url)
+    client = as_admin
+    if route.name.startswith("portal:"):
+        client = client_for(portal_customer(cast).portal_user)
+        if "attachment_id" in kwargs:
+            Attachment.objects.filter(pk=kwargs["attachment_id"]).update(visibility="customer")
+    response = client.get(url)
     assert response.status_code in {200, 302, 405}, f"GET {url} → {response.status_code}"

@@ -17,6 +17,7 @@ from jobline.workspaces.services import workspace_create
 
 DEMO_WORKSPACE = "Harbour Renovations & Repairs"
 DEMO_PASSWORD = "harbour-demo-2026"
+DEMO_CUSTOMER_EMAIL = "customer@demo.jobline.test"
 DEMO_STAFF = [
     ("owner@demo.jobline.test", "Morgan Hale", Role.ADMIN),
     ("alex@demo.jobline.test", "Alex Rivera", Role.MANAGER),
@@ -97,6 +98,20 @@ class Command(BaseCommand):
             )
             created += was_created
 
+        # The customer portal is on, and Priya signs in to it (by link, or with the password).
+        if not workspace.portal_enabled:
+            workspace.portal_enabled = True
+            workspace.save(update_fields=["portal_enabled"])
+        portal_customer = Customer.objects.get(workspace=workspace, email=DEMO_CUSTOMER_EMAIL)
+        if portal_customer.portal_user is None:
+            portal_user = User.objects.filter(email=DEMO_CUSTOMER_EMAIL).first()
+            if portal_user is None:
+                portal_user = User.objects.create_user(
+                    DEMO_CUSTOMER_EMAIL, DEMO_PASSWORD, full_name=portal_customer.name
+                )
+            portal_customer.portal_user = portal_user
+            portal_customer.save(update_fields=["portal_user"])
+
         jobs_added = add_demo_jobs(
             workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
         )
@@ -107,5 +122,9 @@ class Command(BaseCommand):
         self.stdout.write("  Sign in at http://127.0.0.1:8000/ with any of these:")
         for email, _full_name, role in DEMO_STAFF:
             self.stdout.write(f"    {role.label:<8} {email:<28} password: {DEMO_PASSWORD}")
+        self.stdout.write(
+            f"    {'Customer':<8} {DEMO_CUSTOMER_EMAIL:<28} password: {DEMO_PASSWORD}"
+            "   (portal: http://127.0.0.1:8000/user/jobs/)"
+        )
         if not settings.DEBUG:
             self.stdout.write(self.style.WARNING("  (DEBUG is off: these are demo passwords.)"))

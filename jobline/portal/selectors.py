@@ -1,0 +1,267 @@
+"""What a customer may see. Every portal page and e-mail renders only what went through here.
+
+The rule (ARCHITECTURE.md, "Visibility"): internal notes, files, stages and form fields never
+reach a customer. A job in an internal stage shows the last customer-visible stage it entered
+(by its customer label), or "In progress"; moves through internal stages leave no trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from jobline.accounts.models import User
+from jobline.jobs.models import Activity, ActivityKind, Attachment, FieldValue, Job, Visibility
+from jobline.jobs.selectors import customer_visible_q
+from jobline.pipelines.models import Stage, StageField
+
+IN_PROGRESS = "In progress"
+
+# The kinds of entry a customer's feed can show (others are staff-only whatever their flag).
+PORTAL_KINDS = (
+    ActivityKind.CREATED,
+    ActivityKind.STATUS_CHANGED,
+    ActivityKind.TITLE_CHANGED,
+    ActivityKind.DUE_DATE_CHANGED,
+    ActivityKind.REPLY,
+    ActivityKind.FILE_ADDED,
+    ActivityKind.FILE_VISIBILITY_CHANGED,
+    ActivityKind.FORM_SAVED,
+)
+
+
+def portal_open_q(prefix: str = "") -> Q:
+    """The workspace shows jobs in its portal: Jobs module on, portal on, its Jobs toggle on."""
+    return Q(
+        **{
+            f"{prefix}workspace__module_jobs": True,
+            f"{prefix}workspace__portal_enabled": True,
+            f"{prefix}workspace__portal_jobs": True,
+        }
+    )
+
+
+def customer_jobs(*, user: User) -> QuerySet[Job]:
+    """Jobs of every customer profile this person signs in as, in workspaces whose portal
+    shows jobs. Archived jobs and archived customer profiles are not shown."""
+    if not user.is_authenticated:
+        return Job.objects.none()
+    return (
+        Job.objects.filter(
+            portal_open_q(),
+            customer__portal_user=user,
+            customer__archived_at__isnull=True,
+            archived_at__isnull=True,
+        )
+        .select_related("workspace", "pipeline", "customer_stage", "owner", "customer")
+        .order_by("workspace__name", "-last_activity_at", "-id")
+    )
+
+
+def customer_job(*, user: User, job_id: int) -> Job:
+    """Another customer's job, a job of a workspace with the portal off: a 404 either way."""
+    job = customer_jobs(user=user).filter(pk=job_id).first()
+    if job is None:
+        raise Http404("No such job.")
+    return job
+
+
+def status_label(job: Job) -> str:
+    """What the customer reads as the job's status."""
+    stage = job.customer_stage
+    return stage.label_for_customer if stage is not None else IN_PROGRESS
+
+
+def status_colour(job: Job) -> str:
+    return job.customer_stage.colour if job.customer_stage is not None else "#64748b"
+
+
+@dataclass
+class Step:
+    label: str
+    state: str  # past / current / future
+
+
+def stepper(job: Job) -> list[Step]:
+    """The customer-visible stages in order, marked past / current / future."""
+    stages = list(
+        job.pipeline.stages.filter(deleted_at__isnull=True, visible_to_customer=True).order_by(
+            "position", "id"
+        )
+    )
+    # Finishing stages that did not happen (e.g. "Cancelled" for a completed job) are left out.
+    current = job.customer_stage
+    steps = []
+    current_position = current.position if current is not None else None
+    for stage in stages:
+        if stage.is_terminal and (current is None or stage.pk != current.pk):
+            continue
+        if current_position is None:
+            state = "future"
+        elif stage.pk == current.pk:
+            state = "current"
+        elif stage.position < current_position:
+            state = "past"
+        else:
+            state = "future"
+        steps.append(Step(label=stage.label_for_customer, state=state))
+    return steps
+
+
+@dataclass
+class PortalEntry:
+    """A feed entry as the customer may read it: built here, never from the raw entry."""
+
+    kind: str
+    created_at: Any
+    actor_name: str
+    from_customer: bool
+    text: str
+    message_body: str = ""
+    file: Attachment | None = None
+    lines: list[tuple[str, str]] | None = None
+
+
+def _stage_labels(entries: Iterable[Activity]) -> dict[int, str]:
+    ids = set()
+    for entry in entries:
+        for key in ("to", "stage"):
+            ref = entry.data.get(key)
+            if isinstance(ref, dict) and ref.get("id"):
+                ids.add(ref["id"])
+    stages = Stage.objects.filter(pk__in=ids, visible_to_customer=True)
+    return {stage.pk: stage.label_for_customer for stage in stages}
+
+
+def _visible_field_ids(entries: Iterable[Activity]) -> set[int]:
+    ids = {
+        change.get("field")
+        for entry in entries
+        if entry.kind == ActivityKind.FORM_SAVED
+        for change in entry.data.get("changes", [])
+    }
+    return set(
+        StageField.objects.filter(pk__in=ids, visible_to_customer=True).values_list("pk", flat=True)
+    )
+
+
+def customer_feed(*, job: Job, limit: int = 100) -> list[PortalEntry]:
+    """The job's customer-visible history, newest first, rewritten for the customer: stage
+    names become customer labels, only visible form fields are listed, nothing else."""
+    entries = list(
+        Activity.objects.filter(customer_visible_q(), job=job, kind__in=PORTAL_KINDS)
+        .select_related("actor", "message", "attachment")
+        .order_by("-created_at", "-id")[:limit]
+    )
+    labels = _stage_labels(entries)
+    visible_fields = _visible_field_ids(entries)
+    customer_user_id = job.customer.portal_user_id if job.customer else None
+    result = []
+    for entry in entries:
+        from_customer = entry.actor_kind == "customer" or (
+            entry.actor_id is not None and entry.actor_id == customer_user_id
+        )
+        actor_name = (
+            "You"
+            if from_customer
+            else (entry.actor.get_short_name() if entry.actor else job.workspace.name)
+        )
+        data = entry.data or {}
+        portal_entry = PortalEntry(
+            kind=entry.kind,
+            created_at=entry.created_at,
+            actor_name=actor_name,
+            from_customer=from_customer,
+            text="",
+        )
+        if entry.kind in (ActivityKind.CREATED, ActivityKind.STATUS_CHANGED):
+            ref = data.get("to") or data.get("stage") or {}
+            label = labels.get(ref.get("id"))
+            if label is None:
+                continue  # an internal stage: no trace
+            portal_entry.text = (
+                f"opened the job: {label}"
+                if entry.kind == ActivityKind.CREATED
+                else f"moved it on: {label}"
+            )
+        elif entry.kind == ActivityKind.TITLE_CHANGED:
+            portal_entry.text = f"Renamed to “{data.get('new', '')}”"
+        elif entry.kind == ActivityKind.DUE_DATE_CHANGED:
+            new = data.get("new")
+            portal_entry.text = f"Due date: {new}" if new else "Due date removed"
+        elif entry.kind == ActivityKind.REPLY:
+            portal_entry.text = "wrote"
+            portal_entry.message_body = entry.message.body if entry.message else ""
+        elif entry.kind in (ActivityKind.FILE_ADDED, ActivityKind.FILE_VISIBILITY_CHANGED):
+            if entry.attachment is None:
+                continue
+            portal_entry.text = "shared a file"
+            portal_entry.file = entry.attachment
+        elif entry.kind == ActivityKind.FORM_SAVED:
+            lines = [
+                (change.get("label", ""), change.get("new", ""))
+                for change in data.get("changes", [])
+                if change.get("field") in visible_fields
+            ]
+            if not lines:
+                continue
+            stage_label = labels.get((data.get("stage") or {}).get("id"))
+            portal_entry.text = f"updated {stage_label}" if stage_label else "updated details"
+            portal_entry.lines = lines
+        result.append(portal_entry)
+    return result
+
+
+def customer_files(*, job: Job) -> QuerySet[Attachment]:
+    """Files shared with the customer, never one on an internal message."""
+    return (
+        Attachment.objects.filter(job=job, visibility=Visibility.CUSTOMER)
+        .filter(Q(message__isnull=True) | Q(message__visibility=Visibility.CUSTOMER))
+        .order_by("-created_at", "-id")
+    )
+
+
+def customer_file(*, user: User, attachment_id: int) -> Attachment:
+    attachment = (
+        Attachment.objects.select_related("job")
+        .filter(pk=attachment_id, job__in=customer_jobs(user=user))
+        .first()
+    )
+    if attachment is None or not customer_files(job=attachment.job).filter(pk=attachment.pk):
+        raise Http404("No such file.")
+    return attachment
+
+
+@dataclass
+class PortalField:
+    field: StageField
+    value: Any
+    editable: bool
+
+
+def customer_fields(*, job: Job) -> list[PortalField]:
+    """Form fields of stages the job has reached that are visible to the customer; those
+    marked editable by customer can be filled in."""
+    reached = job.stage.position
+    fields = list(
+        StageField.objects.filter(
+            stage__pipeline=job.pipeline,
+            stage__deleted_at__isnull=True,
+            stage__position__lte=reached,
+            visible_to_customer=True,
+            retired_at__isnull=True,
+        )
+        .select_related("stage")
+        .order_by("stage__position", "position", "id")
+    )
+    values = dict(
+        FieldValue.objects.filter(job=job, field__in=fields).values_list("field_id", "value")
+    )
+    return [
+        PortalField(field=f, value=values.get(f.pk), editable=f.editable_by_customer)
+        for f in fields
+    ]

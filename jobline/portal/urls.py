@@ -1,0 +1,18 @@
+from django.urls import path
+
+from jobline.portal import views
+
+app_name = "portal"
+
+urlpatterns = [
+    path("sign-in/", views.sign_in, name="sign_in"),
+    path("sign-in/<str:token>/", views.sign_in_link, name="sign_in_link"),
+    path("sign-out/", views.sign_out, name="sign_out"),
+    path("account/", views.account, name="account"),
+    path("jobs/", views.job_list, name="jobs"),
+    path("jobs/<int:job_id>/", views.job_detail, name="job"),
+    path("jobs/<int:job_id>/reply/", views.job_reply, name="reply"),
+    path("jobs/<int:job_id>/upload/", views.job_upload, name="upload"),
+    path("jobs/<int:job_id>/details/", views.job_fields, name="fields"),
+    path("files/<int:attachment_id>/", views.file_download, name="file"),
+]

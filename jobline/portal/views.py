@@ -1,0 +1,231 @@
+"""Everything a customer sees under /user/. Pages render only what portal.selectors allows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from jobline.accounts.forms import client_ip
+from jobline.jobs.file_views import serve_stored_file
+from jobline.jobs.forms import field_name
+from jobline.portal import selectors, services
+from jobline.portal.forms import (
+    CustomerFieldsForm,
+    LinkRequestForm,
+    ReplyForm,
+    SetPasswordForm,
+    UploadForm,
+)
+
+View = Callable[..., HttpResponse]
+
+
+def customer_required(view: View) -> View:
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path(), reverse("portal:sign_in"))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
+    """Ask for a sign-in link. The answer is the same whether or not the address has access."""
+    form = LinkRequestForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.signin_link_request(
+                email=form.cleaned_data["email"],
+                ip_address=client_ip(request),
+                build_url=lambda token: request.build_absolute_uri(
+                    reverse("portal:sign_in_link", args=[token])
+                ),
+            )
+        except services.LinkThrottled as throttled:
+            form.add_error(None, throttled.message)
+            return render(request, "portal/sign_in.html", {"form": form}, status=429)
+        return render(request, "portal/link_sent.html", {"email": form.cleaned_data["email"]})
+    status = 400 if request.method == "POST" else 200
+    return render(request, "portal/sign_in.html", {"form": form}, status=status)
+
+
+def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the e-mail. A GET only shows a button: mail scanners that open links
+    must not use up the single use."""
+    if request.method == "POST":
+        try:
+            user = services.signin_link_use(token=token)
+        except services.LinkUnusable as unusable:
+            return render(
+                request,
+                "portal/sign_in.html",
+                {"form": LinkRequestForm(), "link_error": unusable.message},
+                status=410,
+            )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("portal:jobs")
+    if not services.signin_link_is_usable(token=token):
+        return render(
+            request,
+            "portal/sign_in.html",
+            {"form": LinkRequestForm(), "link_error": services.LinkUnusable.message},
+            status=410,
+        )
+    return render(request, "portal/sign_in_confirm.html")
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("portal:sign_in")
+
+
+@customer_required
+def account(request: HttpRequest) -> HttpResponse:
+    """A customer may choose a password instead of links."""
+    form = SetPasswordForm(request.POST if request.method == "POST" else None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        request.user.set_password(form.cleaned_data["password1"])
+        request.user.save(update_fields=["password"])
+        update_session_auth_hash(request, request.user)
+        messages.success(request, "Password saved. You can sign in with it or with a link.")
+        return redirect("portal:account")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "portal/account.html", {"form": form}, status=status)
+
+
+@customer_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    jobs = list(selectors.customer_jobs(user=request.user))
+    groups: dict[Any, list[Any]] = {}
+    for job in jobs:
+        job.portal_status = selectors.status_label(job)  # type: ignore[attr-defined]
+        job.portal_colour = selectors.status_colour(job)  # type: ignore[attr-defined]
+        groups.setdefault(job.workspace, []).append(job)
+    return render(request, "portal/job_list.html", {"groups": groups})
+
+
+def _job_page(request: HttpRequest, job: Any, *, status: int = 200, **forms: Any) -> HttpResponse:
+    fields = selectors.customer_fields(job=job)
+    editable = [f.field for f in fields if f.editable]
+    values = {f.field.pk: f.value for f in fields}
+    context = {
+        "job": job,
+        "business": job.workspace,
+        "status_label": selectors.status_label(job),
+        "status_colour": selectors.status_colour(job),
+        "steps": selectors.stepper(job),
+        "feed": selectors.customer_feed(job=job),
+        "files": list(selectors.customer_files(job=job)),
+        "fields": fields,
+        "fields_form": forms.get("fields_form")
+        or (
+            CustomerFieldsForm(stage_fields=editable, values=values, prefix="c")
+            if editable
+            else None
+        ),
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "upload_form": forms.get("upload_form") or UploadForm(),
+    }
+    return render(request, "portal/job_detail.html", context, status=status)
+
+
+@customer_required
+def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = selectors.customer_job(user=request.user, job_id=job_id)
+    return _job_page(request, job)
+
+
+def _back_to(job: Any, anchor: str) -> HttpResponse:
+    return redirect(f"{reverse('portal:job', args=[job.pk])}#{anchor}")
+
+
+@customer_required
+@require_POST
+def job_reply(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = selectors.customer_job(user=request.user, job_id=job_id)
+    form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.customer_reply(
+                job=job,
+                user=request.user,
+                body=form.cleaned_data["body"],
+                files=request.FILES.getlist("files"),
+            )
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, "Sent. We'll let the team know.")
+            return _back_to(job, "conversation")
+    return _job_page(request, job, status=400, reply_form=form)
+
+
+@customer_required
+@require_POST
+def job_upload(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = selectors.customer_job(user=request.user, job_id=job_id)
+    form = UploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.customer_upload(
+                job=job, user=request.user, files=request.FILES.getlist("files")
+            )
+        except ValidationError as error:
+            form.add_error("files", error.messages)
+        else:
+            messages.success(request, "Uploaded. Thank you.")
+            return _back_to(job, "files")
+    return _job_page(request, job, status=400, upload_form=form)
+
+
+@customer_required
+@require_POST
+def job_fields(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = selectors.customer_job(user=request.user, job_id=job_id)
+    fields = selectors.customer_fields(job=job)
+    editable = [f.field for f in fields if f.editable]
+    posted = {key for key in request.POST if key.startswith("c-f_")}
+    allowed = {f"c-{field_name(f)}" for f in editable}
+    if posted - allowed:
+        # A field that is read-only (or not theirs) was sent: refused by the server.
+        return render(request, "portal/refused.html", status=403)
+    form = CustomerFieldsForm(
+        request.POST,
+        stage_fields=editable,
+        values={f.field.pk: f.value for f in fields},
+        prefix="c",
+    )
+    if form.is_valid():
+        try:
+            services.customer_fields_save(
+                job=job, user=request.user, fields=editable, values=form.json_values()
+            )
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, "Saved. Thank you.")
+            return _back_to(job, "details")
+    return _job_page(request, job, status=400, fields_form=form)
+
+
+@customer_required
+def file_download(request: HttpRequest, attachment_id: int) -> FileResponse:
+    attachment = selectors.customer_file(user=request.user, attachment_id=attachment_id)
+    return serve_stored_file(
+        attachment.file,
+        content_type=attachment.content_type,
+        filename=attachment.original_name,
+        inline=attachment.is_image,
+    )
