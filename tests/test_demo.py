@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from jobline.accounts.models import User
 from jobline.customers.models import Customer
-from jobline.jobs.models import Activity, Attachment, Job
+from jobline.jobs.models import Activity, Attachment, DocumentRequest, Job
 from jobline.pipelines.models import Pipeline
 from jobline.workspaces.models import AuditLogEntry, Membership, Role, Workspace
 from tests.conftest import Cast
@@ -105,6 +105,9 @@ def test_demo_builds_the_whole_harbour_workspace() -> None:
     assert portal_jobs.status_code == 200
     assert portal_jobs.text.count('class="card portal-card"') == 3
     assert "Awaiting parts" not in portal_jobs.text
+    assert DocumentRequest.objects.filter(
+        job__customer__email="customer@demo.jobline.test", status="open"
+    ).exists()
     for email, password in logins.items():
         client = Client()
         response = client.post(reverse("accounts:login"), {"username": email, "password": password})

@@ -17,6 +17,7 @@ from jobline.accounts.models import User
 from jobline.customers.models import Customer
 from jobline.jobs import services
 from jobline.jobs.models import Job, Visibility
+from jobline.jobs.requests import request_create
 from jobline.jobs.uploads import attachments_add
 from jobline.pipelines.blueprints import BLUEPRINTS
 from jobline.pipelines.models import FieldType, Pipeline, Stage, StageField
@@ -165,6 +166,12 @@ def _portal_jobs(
             job=job, body="Thanks for choosing us — we'll keep you posted here.",
             visibility=Visibility.CUSTOMER, actor=owner, at=moment + dt.timedelta(hours=1),
         )  # fmt: skip
+        if key == "renovation":
+            request_create(
+                job=job, title="Photo of the kitchen wall", actor=owner,
+                description="A photo of the wall where the units go, with a tape measure.",
+                due_date=timezone.localdate() + dt.timedelta(days=5),
+            )  # fmt: skip
         services.message_add(
             job=job, body="Customer is happy to be contacted by text.",
             visibility=Visibility.INTERNAL, actor=owner, at=moment + dt.timedelta(hours=2),

@@ -186,6 +186,18 @@ class FileUploadForm(forms.Form):
     )
 
 
+class DocumentRequestForm(forms.Form):
+    title = forms.CharField(max_length=160, label="Document", help_text="E.g. “Photo ID”.")
+    description = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="What you need"
+    )
+    due_date = forms.DateField(required=False, widget=DateInput(), label="Needed by")
+
+
+class ReopenRequestForm(forms.Form):
+    reason = forms.CharField(max_length=300, label="Why it is needed again")
+
+
 class CopyForm(forms.Form):
     pipeline = forms.ModelChoiceField(
         queryset=Pipeline.objects.none(), label="Copy into", empty_label="Choose a pipeline"

@@ -132,6 +132,9 @@ class ActivityKind(models.TextChoices):
     ARCHIVED = "archived", "Archived"
     RESTORED = "restored", "Restored"
     COPIED = "copied", "Copied"
+    REQUEST_CREATED = "request_created", "Document requested"
+    REQUEST_FULFILLED = "request_fulfilled", "Document received"
+    REQUEST_REOPENED = "request_reopened", "Document request reopened"
 
 
 # The feed's type filter groups kinds the way people think of them.
@@ -142,6 +145,8 @@ FEED_TYPE_GROUPS: dict[str, tuple[str, ...]] = {
     "replies": (ActivityKind.REPLY, ActivityKind.REPLY_VISIBILITY_CHANGED),
     "files": (ActivityKind.FILE_ADDED, ActivityKind.FILE_VISIBILITY_CHANGED),
     "forms": (ActivityKind.FORM_SAVED,),
+    "requests": (ActivityKind.REQUEST_CREATED, ActivityKind.REQUEST_FULFILLED,
+                 ActivityKind.REQUEST_REOPENED),
     "details": (ActivityKind.OWNER_CHANGED, ActivityKind.DUE_DATE_CHANGED,
                 ActivityKind.TITLE_CHANGED, ActivityKind.CUSTOMER_CHANGED),
 }  # fmt: skip
@@ -172,10 +177,49 @@ class Message(models.Model):
         return self.body[:60]
 
 
+class DocumentRequest(models.Model):
+    """Staff ask the customer for a document ("Photo ID"); the customer uploads into it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        FULFILLED = "fulfilled", "Done"
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="document_requests")
+    title = models.CharField(max_length=160)
+    description = models.TextField(blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Serves the job page's and the portal's list of a job's requests.
+            models.Index(fields=["job", "status", "created_at"], name="docrequest_job_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
 class Attachment(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="attachments")
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="attachments"
+    )
+    document_request = models.ForeignKey(
+        DocumentRequest,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="attachments",
     )
     file = models.FileField(upload_to="jobs/%Y/%m/", max_length=255)
     thumbnail = models.FileField(upload_to="jobs/thumbs/%Y/%m/", blank=True, max_length=255)

@@ -44,7 +44,15 @@ from django.utils import timezone
 from PIL import Image, ImageOps
 
 from jobline.accounts.models import User
-from jobline.jobs.models import ActivityKind, ActorKind, Attachment, Job, Message, Visibility
+from jobline.jobs.models import (
+    ActivityKind,
+    ActorKind,
+    Attachment,
+    DocumentRequest,
+    Job,
+    Message,
+    Visibility,
+)
 from jobline.jobs.services import _lock, _touch, log
 from jobline.workspaces.models import Membership, Workspace
 
@@ -426,6 +434,7 @@ def attachment_add(
     actor: User | None,
     actor_kind: ActorKind = ActorKind.STAFF,
     message: Message | None = None,
+    document_request: DocumentRequest | None = None,
 ) -> Attachment:
     """Add one file to a job. Raises UploadRejected (a ValidationError) if it is refused."""
     return attachments_add(
@@ -435,6 +444,7 @@ def attachment_add(
         actor=actor,
         actor_kind=actor_kind,
         message=message,
+        document_request=document_request,
     )[0]
 
 
@@ -446,6 +456,7 @@ def attachments_add(
     actor: User | None,
     actor_kind: ActorKind = ActorKind.STAFF,
     message: Message | None = None,
+    document_request: DocumentRequest | None = None,
 ) -> list[Attachment]:
     """Add several files at once, all or nothing: one refused file stores none of them.
 
@@ -478,6 +489,7 @@ def attachments_add(
             actor=actor,
             actor_kind=actor_kind,
             message=message,
+            document_request=document_request,
         )
     finally:
         for item in prepared:
@@ -492,6 +504,7 @@ def _store(
     actor: User | None,
     actor_kind: ActorKind,
     message: Message | None,
+    document_request: DocumentRequest | None = None,
 ) -> list[Attachment]:
     written: list[tuple[Storage, str]] = []
     try:
@@ -502,6 +515,7 @@ def _store(
             attachment = Attachment(
                 job=job,
                 message=message,
+                document_request=document_request,
                 original_name=item.name,
                 content_type=item.content_type,
                 size=item.size,

@@ -28,6 +28,12 @@ urlpatterns = [
         views.job_file_visibility,
         name="file_visibility",
     ),
+    path("<int:number>/requests/", views.job_request_create, name="request_create"),
+    path(
+        "<int:number>/requests/<int:request_id>/reopen/",
+        views.job_request_reopen,
+        name="request_reopen",
+    ),
     path("<int:number>/archive/", views.job_archive, name="archive"),
     path("<int:number>/restore/", views.job_restore, name="restore"),
     path("<int:number>/copy/", views.job_copy, name="copy"),

@@ -19,15 +19,18 @@ from django.views.decorators.http import require_POST
 
 from jobline.customers import services as customer_services
 from jobline.exports import csv_download
+from jobline.jobs import requests as document_requests
 from jobline.jobs import selectors, services, uploads
 from jobline.jobs.forms import (
     ComposerForm,
     CopyForm,
+    DocumentRequestForm,
     FileUploadForm,
     JobCreateForm,
     JobEditForm,
     JobFilterForm,
     MoveForm,
+    ReopenRequestForm,
     StageForm,
 )
 from jobline.jobs.models import FEED_TYPE_GROUPS, Job, Message, Visibility
@@ -327,6 +330,10 @@ def _job_page(request: HttpRequest, job: Job, *, status: int = 200, **extra: Any
         "copy_form": CopyForm(workspace=request.workspace, exclude=job.pipeline),
         "attachments": list(job.attachments.select_related("uploaded_by").order_by("-created_at")),
         "file_form": extra.pop("file_form", None) or FileUploadForm(),
+        "document_requests": list(
+            job.document_requests.prefetch_related("attachments").order_by("-created_at")
+        ),
+        "request_form": extra.pop("request_form", None) or DocumentRequestForm(),
         "max_upload_mb": settings.JOBLINE_MAX_UPLOAD_BYTES // (1024 * 1024),
         **extra,
     }
@@ -612,6 +619,38 @@ def message_make_internal(request: HttpRequest, number: int, message_id: int) ->
     services.message_make_internal(message=message, actor=request.user)
     messages.success(request, "The reply is now internal; the customer no longer sees it.")
     return redirect(f"{reverse('jobs:detail', args=[job.number])}#feed")
+
+
+@jobs_view
+@require_POST
+def job_request_create(request: HttpRequest, number: int) -> HttpResponse:
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    form = DocumentRequestForm(request.POST)
+    if form.is_valid():
+        try:
+            document_requests.request_create(job=job, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _apply_errors(form, error)
+        else:
+            messages.success(request, f"Asked the customer for “{form.cleaned_data['title']}”.")
+            return redirect(f"{reverse('jobs:detail', args=[job.number])}#requests")
+    return _job_page(request, job, status=400, request_form=form)
+
+
+@jobs_view
+@require_POST
+def job_request_reopen(request: HttpRequest, number: int, request_id: int) -> HttpResponse:
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    document_request = get_object_or_404(job.document_requests, pk=request_id)
+    form = ReopenRequestForm(request.POST)
+    if form.is_valid():
+        document_requests.request_reopen(
+            request=document_request, reason=form.cleaned_data["reason"], actor=request.user
+        )
+        messages.success(request, f"“{document_request.title}” is open again.")
+    else:
+        messages.error(request, "Say why the document is needed again.")
+    return redirect(f"{reverse('jobs:detail', args=[job.number])}#requests")
 
 
 @jobs_view

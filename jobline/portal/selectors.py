@@ -11,11 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 
 from jobline.accounts.models import User
-from jobline.jobs.models import Activity, ActivityKind, Attachment, FieldValue, Job, Visibility
+from jobline.jobs.models import (
+    Activity,
+    ActivityKind,
+    Attachment,
+    DocumentRequest,
+    FieldValue,
+    Job,
+    Visibility,
+)
 from jobline.jobs.selectors import customer_visible_q
 from jobline.pipelines.models import Stage, StageField
 
@@ -31,6 +39,9 @@ PORTAL_KINDS = (
     ActivityKind.FILE_ADDED,
     ActivityKind.FILE_VISIBILITY_CHANGED,
     ActivityKind.FORM_SAVED,
+    ActivityKind.REQUEST_CREATED,
+    ActivityKind.REQUEST_FULFILLED,
+    ActivityKind.REQUEST_REOPENED,
 )
 
 
@@ -201,6 +212,12 @@ def customer_feed(*, job: Job, limit: int = 100) -> list[PortalEntry]:
                 continue
             portal_entry.text = "shared a file"
             portal_entry.file = entry.attachment
+        elif entry.kind == ActivityKind.REQUEST_CREATED:
+            portal_entry.text = f"asked for: {data.get('title', '')}"
+        elif entry.kind == ActivityKind.REQUEST_FULFILLED:
+            portal_entry.text = f"sent: {data.get('title', '')}"
+        elif entry.kind == ActivityKind.REQUEST_REOPENED:
+            portal_entry.text = f"asked again for {data.get('title', '')}: {data.get('reason', '')}"
         elif entry.kind == ActivityKind.FORM_SAVED:
             lines = [
                 (change.get("label", ""), change.get("new", ""))
@@ -214,6 +231,21 @@ def customer_feed(*, job: Job, limit: int = 100) -> list[PortalEntry]:
             portal_entry.lines = lines
         result.append(portal_entry)
     return result
+
+
+def customer_requests(*, job: Job) -> QuerySet[DocumentRequest]:
+    """Document requests are addressed to the customer: all of a job's are theirs to see."""
+    shared = Attachment.objects.filter(visibility=Visibility.CUSTOMER)
+    return job.document_requests.prefetch_related(
+        Prefetch("attachments", queryset=shared)
+    ).order_by("status", "created_at")
+
+
+def customer_request(*, job: Job, request_id: int) -> DocumentRequest:
+    request = job.document_requests.filter(pk=request_id).first()
+    if request is None:
+        raise Http404("No such request.")
+    return request
 
 
 def customer_files(*, job: Job) -> QuerySet[Attachment]:

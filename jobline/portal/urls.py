@@ -14,5 +14,10 @@ urlpatterns = [
     path("jobs/<int:job_id>/reply/", views.job_reply, name="reply"),
     path("jobs/<int:job_id>/upload/", views.job_upload, name="upload"),
     path("jobs/<int:job_id>/details/", views.job_fields, name="fields"),
+    path(
+        "jobs/<int:job_id>/requests/<int:request_id>/",
+        views.request_upload,
+        name="request_upload",
+    ),
     path("files/<int:attachment_id>/", views.file_download, name="file"),
 ]

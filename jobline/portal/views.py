@@ -16,8 +16,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from jobline.accounts.forms import client_ip
+from jobline.jobs import requests as document_requests
 from jobline.jobs.file_views import serve_stored_file
 from jobline.jobs.forms import field_name
+from jobline.jobs.models import ActorKind
 from jobline.portal import selectors, services
 from jobline.portal.forms import (
     CustomerFieldsForm,
@@ -137,6 +139,8 @@ def _job_page(request: HttpRequest, job: Any, *, status: int = 200, **forms: Any
         ),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "upload_form": forms.get("upload_form") or UploadForm(),
+        "requests": list(selectors.customer_requests(job=job)),
+        "request_errors": forms.get("request_errors") or {},
     }
     return render(request, "portal/job_detail.html", context, status=status)
 
@@ -188,6 +192,27 @@ def job_upload(request: HttpRequest, job_id: int) -> HttpResponse:
             messages.success(request, "Uploaded. Thank you.")
             return _back_to(job, "files")
     return _job_page(request, job, status=400, upload_form=form)
+
+
+@customer_required
+@require_POST
+def request_upload(request: HttpRequest, job_id: int, request_id: int) -> HttpResponse:
+    """Upload into a document request the business sent."""
+    job = selectors.customer_job(user=request.user, job_id=job_id)
+    document_request = selectors.customer_request(job=job, request_id=request_id)
+    try:
+        document_requests.request_fulfil(
+            request=document_request,
+            user=request.user,
+            files=request.FILES.getlist("files"),
+            actor_kind=ActorKind.CUSTOMER,
+        )
+    except ValidationError as error:
+        return _job_page(
+            request, job, status=400, request_errors={document_request.pk: error.messages}
+        )
+    messages.success(request, f"Thank you — “{document_request.title}” sent.")
+    return _back_to(job, "asked")
 
 
 @customer_required

@@ -17,7 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from PIL import Image
 
 from jobline.customers.models import Customer
-from jobline.jobs.models import Attachment, Job, Message
+from jobline.jobs.models import Attachment, DocumentRequest, Job, Message
 from jobline.jobs.services import job_create, message_add
 from jobline.jobs.uploads import attachment_add
 from jobline.pipelines.models import Pipeline, StageField
@@ -76,6 +76,7 @@ ID_SOURCES: dict[str, Callable[[Cast], int]] = {
     "number": lambda cast: _job(cast).number,
     "message_id": lambda cast: _message(cast).pk,
     "job_id": lambda cast: _job(cast).pk,
+    "request_id": lambda cast: DocumentRequest.objects.create(job=_job(cast), title="ID").pk,
     "attachment_id": lambda cast: _attachment(cast).pk,
     "customer_id": lambda cast: cast.customer.pk,
     "membership_id": lambda cast: cast.membership(cast.staff).pk,

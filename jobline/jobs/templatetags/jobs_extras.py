@@ -163,6 +163,15 @@ def feed_sentence(context: dict[str, Any], entry: Activity) -> SafeString:
             _stage_name(data.get("stage")),
             lines,
         )
+    if kind == ActivityKind.REQUEST_CREATED:
+        return format_html("asked the customer for <strong>{}</strong>", data.get("title"))
+    if kind == ActivityKind.REQUEST_FULFILLED:
+        return format_html("sent the requested <strong>{}</strong>", data.get("title"))
+    if kind == ActivityKind.REQUEST_REOPENED:
+        return format_html(
+            "reopened the request for <strong>{}</strong>: {}", data.get("title"),
+            data.get("reason"),
+        )  # fmt: skip
     if kind == ActivityKind.ARCHIVED:
         return mark_safe("archived the job")
     if kind == ActivityKind.RESTORED:
