@@ -34,6 +34,7 @@ urlpatterns = [
         views.job_request_reopen,
         name="request_reopen",
     ),
+    path("<int:number>/as-customer/", views.job_as_customer, name="as_customer"),
     path("<int:number>/archive/", views.job_archive, name="archive"),
     path("<int:number>/restore/", views.job_restore, name="restore"),
     path("<int:number>/copy/", views.job_copy, name="copy"),

@@ -37,6 +37,7 @@ from jobline.jobs.models import FEED_TYPE_GROUPS, Job, Message, Visibility
 from jobline.pipelines.models import FieldType, Stage, StageField
 from jobline.workspaces.models import Module
 from jobline.workspaces.permissions import module_required
+from jobline.workspaces.services import audit_record
 
 jobs_view = module_required(Module.JOBS)
 LIST_PAGE_SIZE = 50
@@ -651,6 +652,22 @@ def job_request_reopen(request: HttpRequest, number: int, request_id: int) -> Ht
     else:
         messages.error(request, "Say why the document is needed again.")
     return redirect(f"{reverse('jobs:detail', args=[job.number])}#requests")
+
+
+@jobs_view
+def job_as_customer(request: HttpRequest, number: int) -> HttpResponse:
+    """ "View as customer": the portal page of this job, read-only, through the portal's own
+    selectors; each preview is written to the workspace's audit log."""
+    from jobline.portal.views import render_job_page
+
+    job = selectors.get_job(workspace=request.workspace, number=number)
+    audit_record(
+        workspace=request.workspace,
+        actor=request.user,
+        action="portal.previewed",
+        field=job.reference,
+    )
+    return render_job_page(request, job, preview=True)
 
 
 @jobs_view

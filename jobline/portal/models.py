@@ -34,3 +34,19 @@ class SignInLink(models.Model):
 
     def __str__(self) -> str:
         return f"Sign-in link for {self.email}"
+
+
+class JobSeen(models.Model):
+    """When a customer last opened a job: newer visible activity shows an unread dot."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey("jobs.Job", on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "job"], name="jobseen_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} saw job {self.job_id} at {self.seen_at:%Y-%m-%d %H:%M}"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from jobline.accounts.models import User
@@ -26,6 +26,7 @@ from jobline.jobs.models import (
 )
 from jobline.jobs.selectors import customer_visible_q
 from jobline.pipelines.models import Stage, StageField
+from jobline.portal.models import JobSeen
 
 IN_PROGRESS = "In progress"
 
@@ -71,6 +72,27 @@ def customer_jobs(*, user: User) -> QuerySet[Job]:
         .select_related("workspace", "pipeline", "customer_stage", "owner", "customer")
         .order_by("workspace__name", "-last_activity_at", "-id")
     )
+
+
+def customer_jobs_with_news(*, user: User) -> list[Job]:
+    """The customer's jobs, those with something new for them first (a visible reply, file,
+    status change or request since they last opened the job). One query."""
+    latest_news = (
+        Activity.objects.filter(customer_visible_q(), job=OuterRef("pk"), kind__in=PORTAL_KINDS)
+        .exclude(actor=user)
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    seen = JobSeen.objects.filter(user=user, job=OuterRef("pk")).values("seen_at")[:1]
+    jobs = list(
+        customer_jobs(user=user).annotate(news_at=Subquery(latest_news), seen_at=Subquery(seen))
+    )
+    for job in jobs:
+        job.has_news = job.news_at is not None and (  # type: ignore[attr-defined]
+            job.seen_at is None or job.news_at > job.seen_at  # type: ignore[attr-defined]
+        )
+    jobs.sort(key=lambda j: not j.has_news)  # stable: keeps business and recency order
+    return jobs
 
 
 def customer_job(*, user: User, job_id: int) -> Job:

@@ -21,7 +21,7 @@ from jobline.jobs import services as job_services
 from jobline.jobs.models import ActorKind, Job, Message, Visibility
 from jobline.jobs.uploads import attachments_add
 from jobline.pipelines.models import StageField
-from jobline.portal.models import SignInLink
+from jobline.portal.models import JobSeen, SignInLink
 from jobline.workspaces.models import hash_token, new_token
 
 
@@ -147,6 +147,11 @@ def customer_invite(*, customer: Customer, actor: User, build_url: Callable[[str
     business = customer.workspace.name
     transaction.on_commit(lambda: _send_link(email=user.email, url=url, business=business))
     return user
+
+
+def job_mark_seen(*, job: Job, user: User) -> None:
+    """Opening a job clears its unread dot."""
+    JobSeen.objects.update_or_create(user=user, job=job, defaults={"seen_at": timezone.now()})
 
 
 def _require(allowed: bool, message: str) -> None:

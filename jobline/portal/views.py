@@ -109,7 +109,7 @@ def account(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 def job_list(request: HttpRequest) -> HttpResponse:
-    jobs = list(selectors.customer_jobs(user=request.user))
+    jobs = selectors.customer_jobs_with_news(user=request.user)
     groups: dict[Any, list[Any]] = {}
     for job in jobs:
         job.portal_status = selectors.status_label(job)  # type: ignore[attr-defined]
@@ -118,7 +118,10 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/job_list.html", {"groups": groups})
 
 
-def _job_page(request: HttpRequest, job: Any, *, status: int = 200, **forms: Any) -> HttpResponse:
+def render_job_page(
+    request: HttpRequest, job: Any, *, status: int = 200, preview: bool = False, **forms: Any
+) -> HttpResponse:
+    """The portal job page. ``preview`` is staff's read-only "View as customer"."""
     fields = selectors.customer_fields(job=job)
     editable = [f.field for f in fields if f.editable]
     values = {f.field.pk: f.value for f in fields}
@@ -141,6 +144,7 @@ def _job_page(request: HttpRequest, job: Any, *, status: int = 200, **forms: Any
         "upload_form": forms.get("upload_form") or UploadForm(),
         "requests": list(selectors.customer_requests(job=job)),
         "request_errors": forms.get("request_errors") or {},
+        "preview": preview,
     }
     return render(request, "portal/job_detail.html", context, status=status)
 
@@ -148,7 +152,8 @@ def _job_page(request: HttpRequest, job: Any, *, status: int = 200, **forms: Any
 @customer_required
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = selectors.customer_job(user=request.user, job_id=job_id)
-    return _job_page(request, job)
+    services.job_mark_seen(job=job, user=request.user)
+    return render_job_page(request, job)
 
 
 def _back_to(job: Any, anchor: str) -> HttpResponse:
@@ -173,7 +178,7 @@ def job_reply(request: HttpRequest, job_id: int) -> HttpResponse:
         else:
             messages.success(request, "Sent. We'll let the team know.")
             return _back_to(job, "conversation")
-    return _job_page(request, job, status=400, reply_form=form)
+    return render_job_page(request, job, status=400, reply_form=form)
 
 
 @customer_required
@@ -191,7 +196,7 @@ def job_upload(request: HttpRequest, job_id: int) -> HttpResponse:
         else:
             messages.success(request, "Uploaded. Thank you.")
             return _back_to(job, "files")
-    return _job_page(request, job, status=400, upload_form=form)
+    return render_job_page(request, job, status=400, upload_form=form)
 
 
 @customer_required
@@ -208,7 +213,7 @@ def request_upload(request: HttpRequest, job_id: int, request_id: int) -> HttpRe
             actor_kind=ActorKind.CUSTOMER,
         )
     except ValidationError as error:
-        return _job_page(
+        return render_job_page(
             request, job, status=400, request_errors={document_request.pk: error.messages}
         )
     messages.success(request, f"Thank you — “{document_request.title}” sent.")
@@ -242,7 +247,7 @@ def job_fields(request: HttpRequest, job_id: int) -> HttpResponse:
         else:
             messages.success(request, "Saved. Thank you.")
             return _back_to(job, "details")
-    return _job_page(request, job, status=400, fields_form=form)
+    return render_job_page(request, job, status=400, fields_form=form)
 
 
 @customer_required

@@ -168,6 +168,7 @@ AUDIT_ACTION_LABELS = {
     "member.joined": "Member joined",
     "member.role_changed": "Role changed",
     "member.removed": "Member removed",
+    "portal.previewed": "Viewed a job as the customer",
 }
 
 

@@ -132,3 +132,44 @@ def test_a_job_in_an_internal_stage_shows_the_last_visible_stage(
     assert "Awaiting parts" not in page
     listing = as_priya.get("/user/jobs/").text
     assert "Waiting for your approval" in listing and "Awaiting parts" not in listing
+
+
+def test_a_job_with_news_moves_to_the_top_with_a_dot_until_opened(
+    portal: Cast, repair: Pipeline, as_priya: Client
+) -> None:
+    from jobline.jobs.services import job_create, message_add
+
+    older = job_create(
+        workspace=portal.workspace, pipeline=repair, title="Older job", actor=portal.admin,
+        customer=portal.customer,
+    )  # fmt: skip
+    newer = job_create(
+        workspace=portal.workspace, pipeline=repair, title="Newer job", actor=portal.admin,
+        customer=portal.customer,
+    )  # fmt: skip
+    for job in (older, newer):
+        as_priya.get(f"/user/jobs/{job.pk}/")  # both seen: no dots
+    assert "unread-dot" not in as_priya.get("/user/jobs/").text
+    message_add(job=older, body="Parts arrived", visibility="customer", actor=portal.staff)
+    message_add(job=newer, body="Internal only", visibility="internal", actor=portal.staff)
+    listing = as_priya.get("/user/jobs/").text
+    assert listing.count("unread-dot") == 1
+    assert listing.index("Older job") < listing.index("Newer job")  # news first
+    as_priya.get(f"/user/jobs/{older.pk}/")
+    assert "unread-dot" not in as_priya.get("/user/jobs/").text
+
+
+def test_staff_view_as_customer_is_read_only_filtered_and_logged(
+    portal: Cast, priya_job: Job, as_staff: Client
+) -> None:
+    from jobline.jobs.services import message_add
+    from jobline.workspaces.models import AuditLogEntry
+
+    message_add(job=priya_job, body="Visible hello", visibility="customer", actor=portal.staff)
+    message_add(job=priya_job, body="Secret margin", visibility="internal", actor=portal.staff)
+    page = as_staff.get(f"/jobs/{priya_job.number}/as-customer/").text
+    assert "Visible hello" in page and "Secret margin" not in page
+    assert "viewing this job as Priya Natarajan sees it" in page
+    assert 'action="/user/jobs/' not in page  # no forms to send anything
+    entry = AuditLogEntry.objects.get(action="portal.previewed")
+    assert (entry.actor, entry.field) == (portal.staff, priya_job.reference)
