@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "jobline.pipelines",
     "jobline.jobs",
     "jobline.portal",
+    "jobline.notifications",
 ]
 
 MIDDLEWARE = [

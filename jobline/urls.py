@@ -13,5 +13,6 @@ urlpatterns = [
     path("jobs/files/", include("jobline.jobs.file_urls")),
     path("jobs/", include("jobline.jobs.urls")),
     path("user/", include("jobline.portal.urls")),
+    path("notifications/", include("jobline.notifications.urls")),
     path("admin/", admin.site.urls),
 ]
