@@ -1,0 +1,98 @@
+"""The customer's journey in a real browser: the sign-in link from the e-mail, the job in
+its customer-facing status, a reply with a file, a requested document, a field filled in —
+and then the owner sees all of it in the job's feed and in their notifications."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+
+from playwright.sync_api import Browser, Page, expect
+
+from jobline.jobs.requests import request_create
+from jobline.jobs.services import job_create, job_move
+from jobline.pipelines.services import pipeline_create_from_blueprint
+from tests.browser.conftest import Screenshot, scroll_width
+from tests.conftest import Cast
+
+
+def jpeg() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 90), "#16a34a").save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def test_customer_follows_replies_uploads_and_fills_in_and_the_owner_sees_it(
+    page: Page,
+    browser: Browser,
+    live_server: object,
+    cast: Cast,
+    mailoutbox: list,
+    sign_in: Callable[..., None],
+    screenshot: Screenshot,
+) -> None:
+    cast.workspace.portal_enabled = True
+    cast.workspace.save()
+    legal = pipeline_create_from_blueprint(
+        workspace=cast.workspace, blueprint_key="legal", actor=cast.admin
+    )
+    review = legal.stages.get(name="Client review")
+    job = job_create(
+        workspace=cast.workspace, pipeline=legal, title="Lease renewal", actor=cast.admin,
+        owner=cast.staff, customer=cast.customer,
+    )  # fmt: skip
+    job_move(job=job, stage=review, actor=cast.admin, expected_version=None,
+             enforce_required=False)  # fmt: skip
+    request_create(job=job, title="Photo ID", actor=cast.staff)
+
+    # Staff invite Priya; she opens the link from the e-mail.
+    sign_in(cast.staff.email)
+    page.goto(f"/customers/{cast.customer.pk}/")
+    page.get_by_role("button", name="Invite to portal").click()
+    expect(page.locator(".toast-success")).to_contain_text("Sign-in link sent")
+    link = re.search(r"https?://\S+/user/sign-in/\S+/", mailoutbox[-1].body).group(0)
+
+    customer = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    customer.goto(link)
+    customer.get_by_role("button", name="Continue").click()
+    expect(customer.get_by_role("heading", name="Your jobs")).to_be_visible()
+    screenshot(customer, "portal-jobs")
+    customer.get_by_role("link", name="Lease renewal").click()
+    expect(customer.locator(".chip-stage").first).to_have_text("Your review")
+    expect(customer.locator(".stepper")).to_contain_text("Intake")
+
+    customer.get_by_label("Your message").fill("Looks fine apart from clause 4.")
+    customer.get_by_label("Attach files").set_input_files(
+        [{"name": "markup.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}]
+    )
+    customer.locator("#conversation").get_by_role("button", name="Send").click()
+    expect(customer.locator(".toast-success")).to_be_visible()
+    expect(customer.get_by_text("Looks fine apart from clause 4.")).to_be_visible()
+
+    customer.get_by_label("File for Photo ID").set_input_files(
+        [{"name": "passport.jpg", "mimeType": "image/jpeg", "buffer": jpeg()}]
+    )
+    customer.get_by_role("button", name="Send Photo ID").click()
+    expect(customer.locator("#asked .chip-won")).to_have_text("Done")
+
+    customer.get_by_label("Client comments").fill("Please extend the break clause.")
+    customer.get_by_role("button", name="Save details").click()
+    expect(customer.locator(".toast-success")).to_contain_text("Saved")
+    screenshot(customer, "portal-job")
+    customer.set_viewport_size({"width": 375, "height": 800})
+    assert scroll_width(customer) <= 375
+
+    # The owner sees all of it in the feed and in the notifications.
+    page.goto(f"/jobs/{job.number}/")
+    feed = page.locator("#feed-entries")
+    expect(feed).to_contain_text("Looks fine apart from clause 4.")
+    expect(feed).to_contain_text("sent the requested Photo ID")
+    expect(feed).to_contain_text("Please extend the break clause.")
+    page.goto("/notifications/")
+    notes = page.locator(".notification-list")
+    expect(notes).to_contain_text("Priya Natarajan replied")
+    expect(notes).to_contain_text("sent “Photo ID”")
+    expect(notes).to_contain_text("filled in Client comments")
