@@ -94,7 +94,8 @@ def signin_link_request(
 def signin_link_use(*, token: str) -> User:
     """Single use: the row is locked, so a double click signs in once."""
     link = (
-        SignInLink.objects.select_for_update()
+        # of=self: PostgreSQL cannot lock the nullable side of the join to the user.
+        SignInLink.objects.select_for_update(of=("self",))
         .select_related("user")
         .filter(token_hash=hash_token(token))
         .first()

@@ -125,12 +125,15 @@ def test_upload_a_photo_and_see_its_thumbnail_and_full_size(
     page.get_by_role("button", name="Upload").click()
     thumbnail = page.get_by_role("img", name="crack.jpg")
     expect(thumbnail).to_be_visible()
-    assert thumbnail.evaluate("img => img.naturalWidth") > 0
+    # decode() waits for the (lazy-loaded) image instead of racing it.
+    assert thumbnail.evaluate("img => img.decode().then(() => img.naturalWidth)") > 0
     thumbnail.click()
     lightbox = page.locator("#lightbox")
     expect(lightbox).to_be_visible()
     expect(lightbox.locator("img")).to_have_attribute("alt", "crack.jpg")
-    assert lightbox.locator("img").evaluate("img => img.naturalWidth") == 800
+    assert (
+        lightbox.locator("img").evaluate("img => img.decode().then(() => img.naturalWidth)") == 800
+    )
     page.keyboard.press("Escape")
     screenshot(page, "job-files")
     page.set_viewport_size({"width": 375, "height": 800})
