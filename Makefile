@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test serve install install-test lint format migrate clean
+.PHONY: demo test serve install install-test lint format migrate clean bench leakcheck
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,17 @@ serve: install
 	JOBLINE_ENV=production $(PY) manage.py collectstatic --noinput
 	JOBLINE_ENV=production $(PY) manage.py migrate --noinput
 	JOBLINE_ENV=production $(VENV)/bin/gunicorn jobline.wsgi --bind $(HOST):$(PORT) --workers 3
+
+## make bench: generate (once) 100,000 jobs and 1,000,000 feed entries on PostgreSQL and SQLite,
+## then time the board, list, search, job page and a move. Knobs: BENCH_BACKENDS=postgres,sqlite,
+## BENCH_RUNS=30, BENCH_RESET=1 (regenerate), BENCH_ONLY=board,move, BENCH_EXPLAIN=1 (bench/README.md)
+bench: install
+	$(PY) -m bench
+
+## make leakcheck: the portal visibility property test with 10,000 random jobs
+leakcheck: install-test
+	LEAKCHECK_EXAMPLES=$${LEAKCHECK_EXAMPLES:-10000} $(PY) -m pytest -q -p no:randomly \
+		tests/portal/test_visibility_property.py
 
 lint: install-test
 	$(VENV)/bin/ruff check .

@@ -82,6 +82,14 @@ class Job(models.Model):
             models.Index(fields=["workspace", "-last_activity_at", "-id"], name="job_activity_idx"),
             # Serves the list sorted by due date and the overdue / this-week filters.
             models.Index(fields=["workspace", "due_date", "id"], name="job_due_idx"),
+            # Serves the jobs list's open jobs of one pipeline: the page in last-activity order
+            # and its count (due_date rides along so the overdue / this-week counts read only
+            # the index). Measured in bench/: the count went from 16 ms to 3 ms at 100k jobs.
+            models.Index(
+                fields=["workspace", "pipeline", "-last_activity_at", "-id", "due_date"],
+                name="job_open_pipeline_idx",
+                condition=Q(archived_at__isnull=True, closed_at__isnull=True),
+            ),
             # Serves the list sorted by creation.
             models.Index(fields=["workspace", "-created_at", "-id"], name="job_created_idx"),
             # Serves "mine": an owner's jobs by last activity.

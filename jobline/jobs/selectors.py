@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -60,7 +61,7 @@ def stages_of_workspace(*, workspace: Workspace) -> QuerySet[Stage]:
 def get_job(*, workspace: Workspace, number: int) -> Job:
     """Jobs are addressed by their number inside the workspace; other workspaces' are 404."""
     return get_object_or_404(
-        Job.objects.select_related(*JOB_LIST_RELATED, "customer_stage", "copied_from"),
+        Job.objects.select_related(*JOB_LIST_RELATED),
         workspace=workspace,
         number=number,
     )
@@ -95,11 +96,16 @@ def _search(queryset: QuerySet[Job], text: str) -> QuerySet[Job]:
             return queryset.filter(by_number)
         query = SearchQuery(" & ".join(f"{w}:*" for w in words), config="simple", search_type="raw")
         vector = SearchVector("search_text", config="simple")
-        return queryset.annotate(search=vector).filter(Q(search=query) | by_number)
-    condition = Q()
-    for term in terms:
-        condition &= Q(search_text__icontains=term)
-    return queryset.filter(condition | by_number)
+        # alias, not annotate: the vector is for the WHERE clause only, not computed per row.
+        return queryset.alias(search=vector).filter(Q(search=query) | by_number)
+    # SQLite: the FTS5 table of migration 0006, prefix-matching every word.
+    words = [re.sub(r"[^\w]", "", t) for t in terms]
+    words = [w for w in words if w]
+    if not words:
+        return queryset.filter(by_number)
+    match = " ".join(f'"{w}"*' for w in words)
+    matching = RawSQL("SELECT rowid FROM jobs_job_fts WHERE jobs_job_fts MATCH %s", [match])
+    return queryset.filter(Q(pk__in=matching) | by_number)
 
 
 def jobs(*, workspace: Workspace, filters: JobFilters) -> QuerySet[Job]:
@@ -151,24 +157,35 @@ def _column_queryset(stage: Stage) -> QuerySet[Job]:
     return queryset
 
 
-def board(*, pipeline: Pipeline) -> list[BoardColumn]:
-    """One column per stage: its count and its first cards. Queries: 1 for the stages,
-    1 for all counts, 1 per column for its cards — the same at 50 jobs and at 50,000."""
+def board(*, pipeline: Pipeline, with_cards: bool = True) -> list[BoardColumn]:
+    """One column per stage: its count and (with_cards) its first cards. Queries: 1 for the
+    stages, 1 for all counts, 1 per column for its cards — the same at 50 jobs and 50,000.
+    Without cards, each column fetches its own first page (board_column_page)."""
     stages = live_stages(pipeline)
     since = timezone.now() - dt.timedelta(days=CLOSED_COLUMN_DAYS)
-    counts = dict(
-        Job.objects.filter(stage__in=stages, archived_at__isnull=True)
-        .filter(Q(stage__is_terminal=False) | Q(stage_entered_at__gte=since))
-        .values("stage_id")
-        .annotate(n=Count("id"))
-        .values_list("stage_id", "n")
-    )
+    # Two counts, each answered from job_board_idx alone (no join to the stage table):
+    # open stages count everything, finishing stages only the recently closed.
+    open_ids = [s.pk for s in stages if not s.is_terminal]
+    closed_ids = [s.pk for s in stages if s.is_terminal]
+    counts: dict[int, int] = {}
+    for ids, extra in ((open_ids, Q()), (closed_ids, Q(stage_entered_at__gte=since))):
+        if ids:
+            counts.update(
+                Job.objects.filter(extra, stage_id__in=ids, archived_at__isnull=True)
+                .values("stage_id")
+                .annotate(n=Count("id"))
+                .values_list("stage_id", "n")
+            )
     columns = []
     for stage in stages:
-        cards = list(
-            _column_queryset(stage)
-            .select_related("owner", "customer")
-            .order_by("-stage_entered_at", "-id")[: BOARD_PAGE_SIZE + 1]
+        cards = (
+            list(
+                _column_queryset(stage)
+                .select_related("owner", "customer")
+                .order_by("-stage_entered_at", "-id")[: BOARD_PAGE_SIZE + 1]
+            )
+            if with_cards
+            else []
         )
         columns.append(
             BoardColumn(

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 
 from jobline.customers import services as customer_services
@@ -244,6 +245,11 @@ def job_edit(request: HttpRequest, number: int) -> HttpResponse:
 # ----------------------------------------------------------------------------- the board
 
 
+def _stage_options(stages: list[Stage]) -> str:
+    """The "Move to…" choices, rendered once per board instead of once per card."""
+    return format_html_join("", '<option value="{}">{}</option>', ((s.pk, s.name) for s in stages))
+
+
 @jobs_view
 def board_default(request: HttpRequest) -> HttpResponse:
     chosen = request.GET.get("pipeline", "")
@@ -259,7 +265,11 @@ def board_default(request: HttpRequest) -> HttpResponse:
 @jobs_view
 def board(request: HttpRequest, pipeline_id: int) -> HttpResponse:
     pipeline = selectors.get_pipeline(workspace=request.workspace, pipeline_id=pipeline_id)
-    columns = selectors.board(pipeline=pipeline)
+    # The page draws the columns and counts; each column then loads its first 50 cards in
+    # its own request (htmx), so no single response renders hundreds of cards. Without
+    # JavaScript, "?cards=all" (linked in <noscript>) renders everything at once.
+    all_cards = request.GET.get("cards") == "all"
+    columns = selectors.board(pipeline=pipeline, with_cards=all_cards)
     return render(
         request,
         "jobs/board.html",
@@ -267,9 +277,11 @@ def board(request: HttpRequest, pipeline_id: int) -> HttpResponse:
             "pipeline": pipeline,
             "columns": columns,
             "stages": [c.stage for c in columns],
+            "stage_options": _stage_options([c.stage for c in columns]),
             # On phones one column shows at a time: start with the first that has work.
             "first_busy": next((c.stage.pk for c in columns if c.count), columns[0].stage.pk),
             "pipelines": list(selectors.pipelines(workspace=request.workspace)),
+            "all_cards": all_cards,
         },
     )
 
@@ -292,7 +304,7 @@ def board_column_more(request: HttpRequest, stage_id: int) -> HttpResponse:
             "cards": cards[: selectors.BOARD_PAGE_SIZE],
             "has_more": has_more,
             "stage": stage,
-            "stages": selectors.live_stages(stage.pipeline),
+            "stage_options": _stage_options(selectors.live_stages(stage.pipeline)),
         },
     )
 
@@ -374,7 +386,7 @@ def _board_card_response(request: HttpRequest, job: Job, *, status: int = 200) -
     return render(
         request,
         "jobs/_board_card.html",
-        {"job": job, "stages": stages},
+        {"job": job, "stage_options": _stage_options(stages)},
         status=status,
     )
 

@@ -38,7 +38,12 @@ def test_every_member_sees_the_job_page_list_and_board(
     assert client.get("/jobs/", {"owner": "all"}).status_code == 200
     board = client.get(f"/jobs/board/{repair.pk}/")
     assert board.status_code == 200
-    assert f'id="job-card-{job.number}"' in board.text
+    column_url = f"/jobs/board/stages/{job.stage_id}/more/"
+    assert f'hx-get="{column_url}"' in board.text  # each column loads its own cards
+    assert f'id="job-card-{job.number}"' in client.get(column_url).text
+    # Without JavaScript, every card at once.
+    full = client.get(f"/jobs/board/{repair.pk}/", {"cards": "all"})
+    assert f'id="job-card-{job.number}"' in full.text
 
 
 def test_outsider_cannot_open_another_workspaces_job(job: Job, as_outsider: Client) -> None:
@@ -299,7 +304,7 @@ def test_staff_do_not_see_money_fields(cast: Cast, repair: Pipeline, as_staff: C
 
 @pytest.mark.parametrize(
     ("page_url", "bigger"),
-    [("/jobs/?owner=all", 200), ("board", 200), ("job", 200)],
+    [("/jobs/?owner=all", 200), ("board", 200), ("column", 200), ("job", 200)],
 )
 def test_query_counts_do_not_grow_with_data(
     page_url: str, bigger: int, cast: Cast, repair: Pipeline, as_admin: Client
@@ -308,7 +313,9 @@ def test_query_counts_do_not_grow_with_data(
 
     def url() -> str:
         if page_url == "board":
-            return f"/jobs/board/{repair.pk}/"
+            return f"/jobs/board/{repair.pk}/?cards=all"
+        if page_url == "column":
+            return f"/jobs/board/stages/{jobs[0].stage_id}/more/"
         if page_url == "job":
             return f"/jobs/{jobs[0].number}/"
         return page_url

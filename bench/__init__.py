@@ -1,0 +1,26 @@
+"""`make bench`: a large generated workspace and the server time of the pages people wait on.
+
+``python -m bench`` runs everything (see bench/README.md); ``bench.generate`` builds the data
+once per database and ``bench.measure`` times the real views in-process.
+"""
+
+from __future__ import annotations
+
+WORKSPACE_NAME = "Bench Co"
+ADMIN_EMAIL = "admin@bench.jobline.test"
+
+JOB_COUNT = 100_000
+ACTIVITY_COUNT = 1_000_000
+CUSTOMER_COUNT = 2_000
+FIRST_NUMBER = 1001
+# The job whose page is timed: it carries this many feed entries.
+FEED_JOB_NUMBER = FIRST_NUMBER
+FEED_JOB_ENTRIES = 5_000
+# The job that is moved back and forth on the board.
+MOVE_JOB_NUMBER = FIRST_NUMBER + 1
+# The pipeline whose board is the stress case (blueprint key) and its open jobs.
+STRESS_BLUEPRINT = "standard"
+STRESS_OPEN_JOBS_MIN = 20_000
+# A surname given to a handful of customers: searching it finds a few hundred jobs.
+SEARCH_WORD = "Trevithick"
+SEARCH_CUSTOMERS = 8

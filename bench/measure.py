@@ -1,0 +1,336 @@
+"""Times the real views in-process: Django's test Client signed in as the workspace's Admin,
+so every request runs the whole middleware stack (sessions, auth, workspace, htmx), the view,
+its queries and its templates. Import only after ``django.setup()``.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import logging
+import math
+import os
+import statistics
+import time
+import timeit
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.http import HttpResponse
+from django.test import Client
+from django.urls import reverse
+
+import bench
+from jobline.accounts.models import User
+from jobline.jobs import selectors
+from jobline.jobs.models import Activity, Job
+from jobline.pipelines.models import Pipeline, StageField
+from jobline.workspaces.models import Workspace
+
+READ_TARGET_MS = 50.0
+MOVE_TARGET_MS = 20.0
+
+
+@dataclass
+class Scenario:
+    key: str
+    label: str
+    url: str
+    target_ms: float
+    # A POST scenario builds its form data before each request (not timed).
+    post_data: Callable[[], dict[str, Any]] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    check: Callable[[HttpResponse], str | None] | None = None
+
+
+@dataclass
+class Result:
+    key: str
+    label: str
+    target_ms: float
+    runs: int
+    median_ms: float
+    p95_ms: float
+    min_ms: float
+    cpu_median_ms: float
+    queries: int
+    db_ms: float
+    ok: bool
+    samples_ms: list[float]
+
+
+def percentile(samples: list[float], share: float) -> float:
+    """Nearest-rank percentile: the value below which ``share`` of the samples fall."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+def _move_scenario(workspace: Workspace) -> Scenario:
+    """A card moved between two stages of the stress pipeline: forward out of a stage without
+    required fields, then back (always allowed). Uses the job's current version each time."""
+    job = Job.objects.get(workspace=workspace, number=bench.MOVE_JOB_NUMBER)
+    stages = selectors.live_stages(job.pipeline)
+    required = set(
+        StageField.objects.filter(
+            stage__in=stages, required=True, retired_at__isnull=True
+        ).values_list("stage_id", flat=True)
+    )
+    open_stages = [s for s in stages if not s.is_terminal]
+    pair = next((a, b) for a, b in itertools.pairwise(open_stages) if a.pk not in required)
+
+    def post_data() -> dict[str, Any]:
+        stage_id, version = Job.objects.filter(pk=job.pk).values_list("stage_id", "version").get()
+        target = pair[1] if stage_id == pair[0].pk else pair[0]
+        return {"stage": target.pk, "version": version, "from": "board"}
+
+    def check(response: HttpResponse) -> str | None:
+        if response.headers.get("HX-Trigger") != "jobMoved":
+            return f"the move was refused: {response.headers.get('HX-Trigger')}"
+        return None
+
+    return Scenario(
+        key="move",
+        label=f"Stage move from the board ({pair[0].name} ⇄ {pair[1].name}, htmx)",
+        url=reverse("jobs:move", args=[job.number]),
+        target_ms=MOVE_TARGET_MS,
+        post_data=post_data,
+        headers={"HX-Request": "true", "HX-Target": f"job-card-{job.number}"},
+        check=check,
+    )
+
+
+def build_scenarios(workspace: Workspace) -> tuple[list[Scenario], dict[str, Any]]:
+    stress = Pipeline.objects.filter(workspace=workspace).order_by("pk")
+    stress = next(p for p in stress if p.name == "Standard service")
+    open_on_board = Job.objects.filter(
+        pipeline=stress, archived_at__isnull=True, stage__is_terminal=False
+    ).count()
+    # The board page draws columns and counts; each column loads its cards in its own
+    # request. The busiest column's first page is measured as its own scenario.
+    busiest, busiest_count = max(
+        (
+            (stage, Job.objects.filter(stage=stage, archived_at__isnull=True).count())
+            for stage in selectors.live_stages(stress)
+            if not stage.is_terminal
+        ),
+        key=lambda pair: pair[1],
+    )
+    list_filters = selectors.JobFilters(pipeline=stress, due="overdue", state="open")
+    search_filters = selectors.JobFilters(search=bench.SEARCH_WORD, state="open")
+    facts = {
+        "jobs": Job.objects.filter(workspace=workspace).count(),
+        "activities": Activity.objects.filter(workspace=workspace).count(),
+        "board_open_jobs": open_on_board,
+        "board_columns": len(selectors.live_stages(stress)),
+        "list_matches": selectors.jobs(workspace=workspace, filters=list_filters).count(),
+        "search_matches": selectors.jobs(workspace=workspace, filters=search_filters).count(),
+        "feed_entries": Activity.objects.filter(
+            job__workspace=workspace, job__number=bench.FEED_JOB_NUMBER
+        ).count(),
+    }
+    jobs_url = reverse("jobs:index")
+    search = bench.SEARCH_WORD.lower()
+    scenarios = [
+        Scenario(
+            key="board",
+            label=f"Board of {stress.name} ({open_on_board:,} open jobs)",
+            url=reverse("jobs:board", args=[stress.pk]),
+            target_ms=READ_TARGET_MS,
+        ),
+        Scenario(
+            key="column",
+            label=f"Board column {busiest.name}: first 50 of {busiest_count:,} cards",
+            url=reverse("jobs:board_more", args=[busiest.pk]),
+            target_ms=READ_TARGET_MS,
+        ),
+        Scenario(
+            key="list",
+            label=(
+                f"Filtered list: {stress.name}, overdue, open "
+                f"({facts['list_matches']:,} matches, page 1)"
+            ),
+            url=f"{jobs_url}?owner=all&pipeline={stress.pk}&due=overdue&state=open",
+            target_ms=READ_TARGET_MS,
+        ),
+        Scenario(
+            key="search",
+            label=f"Text search “{search}” ({facts['search_matches']:,} matches)",
+            url=f"{jobs_url}?owner=all&q={search}",
+            target_ms=READ_TARGET_MS,
+        ),
+        Scenario(
+            key="job",
+            label=f"Job page J-{bench.FEED_JOB_NUMBER} ({facts['feed_entries']:,} feed entries)",
+            url=reverse("jobs:detail", args=[bench.FEED_JOB_NUMBER]),
+            target_ms=READ_TARGET_MS,
+        ),
+        _move_scenario(workspace),
+    ]
+    return scenarios, facts
+
+
+# ----------------------------------------------------------------------------- timing
+
+
+class QueryLog:
+    """Counts a request's queries and their time in the database driver (sub-millisecond,
+    unlike the debug cursor's rounded times). With ``runnable``, keeps each query with its
+    parameters filled in, ready for EXPLAIN."""
+
+    def __init__(self, *, runnable: bool = False) -> None:
+        self.runnable = runnable
+        self.entries: list[tuple[str, float]] = []
+
+    def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter_ns()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            elapsed = (time.perf_counter_ns() - started) / 1e6
+            if self.runnable and not many:
+                sql = connection.ops.last_executed_query(context["cursor"], sql, params)
+            self.entries.append((sql, elapsed))
+
+
+def _request(
+    client: Client, scenario: Scenario, queries: QueryLog | None = None
+) -> tuple[float, float, HttpResponse]:
+    """One request: its wall-clock time and the CPU time this (the app's) process spent on it,
+    both in ms. The CPU time leaves out waiting for the database and for a busy machine."""
+    data = scenario.post_data() if scenario.post_data else None
+    watch = connection.execute_wrapper(queries) if queries is not None else nullcontext()
+    with watch:
+        started, started_cpu = time.perf_counter_ns(), time.process_time_ns()
+        if data is None:
+            response = client.get(scenario.url, headers=scenario.headers)
+        else:
+            response = client.post(scenario.url, data, headers=scenario.headers)
+        elapsed_ms = (time.perf_counter_ns() - started) / 1e6
+        cpu_ms = (time.process_time_ns() - started_cpu) / 1e6
+    problem = None
+    if response.status_code != 200:
+        problem = f"HTTP {response.status_code} from {scenario.url}"
+    elif scenario.check is not None:
+        problem = scenario.check(response)
+    if problem:
+        raise SystemExit(f"bench: {scenario.key}: {problem}")
+    return elapsed_ms, cpu_ms, response
+
+
+def run_scenario(client: Client, scenario: Scenario, *, runs: int, warmup: int) -> Result:
+    for _ in range(warmup):
+        _request(client, scenario)
+    gc.collect()
+    timings = [_request(client, scenario) for _ in range(runs)]
+    samples = [wall for wall, _cpu, _response in timings]
+    queries = QueryLog()
+    _request(client, scenario, queries)
+    median = statistics.median(samples)
+    return Result(
+        key=scenario.key,
+        label=scenario.label,
+        target_ms=scenario.target_ms,
+        runs=runs,
+        median_ms=round(median, 2),
+        p95_ms=round(percentile(samples, 0.95), 2),
+        min_ms=round(min(samples), 2),
+        cpu_median_ms=round(statistics.median(cpu for _wall, cpu, _response in timings), 2),
+        queries=len(queries.entries),
+        db_ms=round(sum(ms for _sql, ms in queries.entries), 2),
+        ok=median <= scenario.target_ms,
+        samples_ms=[round(s, 3) for s in samples],
+    )
+
+
+def explain(client: Client, scenario: Scenario, *, top: int = 3) -> Iterator[str]:
+    """The plans of a scenario's slowest SELECTs (EXPLAIN ANALYZE on PostgreSQL)."""
+    queries = QueryLog(runnable=True)
+    _request(client, scenario, queries)
+    selects = [
+        (sql, ms) for sql, ms in queries.entries if sql.lstrip().upper().startswith("SELECT")
+    ]
+    selects.sort(key=lambda entry: entry[1], reverse=True)
+    prefix = (
+        "EXPLAIN (ANALYZE, BUFFERS) "
+        if connection.vendor == "postgresql"
+        else "EXPLAIN QUERY PLAN "
+    )
+    with connection.cursor() as cursor:
+        for sql, ms in selects[:top]:
+            yield f"-- {ms:.2f} ms: {sql[:400]}"
+            cursor.execute(prefix + sql)
+            for row in cursor.fetchall():
+                yield "   " + " | ".join(str(c) for c in row)
+
+
+def machine() -> dict[str, Any]:
+    """How busy and how fast this machine is, to read the timings against: the load average
+    (2 = two cores' worth of runnable work) and a fixed pure-Python loop (best of 5)."""
+    loop = min(timeit.repeat("sum(range(1_000_000))", number=1, repeat=5))
+    return {
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python_loop_ms": round(loop * 1000, 2),
+    }
+
+
+def measure(
+    *, runs: int, warmup: int, only: set[str] | None = None, with_explain: bool = False
+) -> dict[str, Any]:
+    before = machine()
+    print(
+        f"  machine: {before['cpus']} CPUs, load average {before['load_average'][0]:.2f}, "
+        f"sum(range(10**6)) in {before['python_loop_ms']:.1f} ms",
+        flush=True,
+    )
+    if before["load_average"][0] > 0.5 * (before["cpus"] or 1):
+        print("  (load above half the CPUs: other work may inflate these timings)", flush=True)
+    workspace = Workspace.objects.get(name=bench.WORKSPACE_NAME)
+    admin = User.objects.get(email=bench.ADMIN_EMAIL)
+    scenarios, facts = build_scenarios(workspace)
+    # A failing view raises out of the client with its traceback: no second copy in the log.
+    logging.getLogger("django.request").setLevel(logging.CRITICAL)
+    client = Client()
+    client.force_login(admin)
+    results = []
+    for scenario in scenarios:
+        if only and scenario.key not in only:
+            continue
+        result = run_scenario(client, scenario, runs=runs, warmup=warmup)
+        print(
+            f"  {scenario.key:<7} median {result.median_ms:7.2f} ms  p95 {result.p95_ms:7.2f} ms"
+            f"  app CPU {result.cpu_median_ms:7.2f} ms  {result.queries:3d} queries"
+            f" ({result.db_ms:.2f} ms in the database)",
+            flush=True,
+        )
+        results.append(result)
+        if with_explain:
+            for line in explain(client, scenario):
+                print(line)
+    return {
+        "machine_before": before,
+        "machine_after": machine(),
+        "backend": connection.vendor,
+        "database": connection.settings_dict["NAME"],
+        "facts": facts,
+        "results": [asdict(r) for r in results],
+    }
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = [
+        "| Scenario | Median ms | p95 ms | Queries | DB ms (1 run) | Target | OK? |",
+        "|---|---:|---:|---:|---:|---:|:---:|",
+    ]
+    for r in report["results"]:
+        lines.append(
+            f"| {r['label']} | {r['median_ms']:.1f} | {r['p95_ms']:.1f} | {r['queries']} "
+            f"| {r['db_ms']:.1f} | < {r['target_ms']:.0f} ms | {'yes' if r['ok'] else '**no**'} |"
+        )
+    return "\n".join(lines)
