@@ -49,6 +49,9 @@ def backend_env(backend: str) -> dict[str, str]:
         # production's HTTPS redirect does not apply to in-process requests.
         JOBLINE_ENV="development",
         DJANGO_DEBUG="0",
+        # Persistent connections, as production runs (settings: 60 s there); otherwise every
+        # request would also pay for opening a PostgreSQL connection.
+        DATABASE_CONN_MAX_AGE="60",
         PYTHONUNBUFFERED="1",
     )
     return env
