@@ -46,18 +46,6 @@ def live_stages(pipeline: Pipeline) -> list[Stage]:
     return list(pipeline.stages.filter(deleted_at__isnull=True).order_by("position", "id"))
 
 
-def stages_of_workspace(*, workspace: Workspace) -> QuerySet[Stage]:
-    return (
-        Stage.objects.filter(
-            pipeline__workspace=workspace,
-            pipeline__archived_at__isnull=True,
-            deleted_at__isnull=True,
-        )
-        .select_related("pipeline")
-        .order_by("pipeline__name", "pipeline_id", "position")
-    )
-
-
 def get_job(*, workspace: Workspace, number: int) -> Job:
     """Jobs are addressed by their number inside the workspace; other workspaces' are 404."""
     return get_object_or_404(

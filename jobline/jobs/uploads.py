@@ -33,12 +33,10 @@ from uuid import uuid4
 import filetype
 import pillow_heif
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.storage import Storage
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from PIL import Image, ImageOps
@@ -54,7 +52,7 @@ from jobline.jobs.models import (
     Visibility,
 )
 from jobline.jobs.services import _lock, _touch, log
-from jobline.workspaces.models import Membership, Workspace
+from jobline.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -627,26 +625,6 @@ def attachment_for_staff(*, workspace: Workspace, attachment_id: int) -> Attachm
     )
 
 
-def attachments_visible_to(*, job: Job, user: User | AnonymousUser | None) -> QuerySet[Attachment]:
-    """The one place that decides which of a job's files a person may see.
-
-    Active staff of the job's workspace see every file. The job's customer (signed in as the
-    customer's portal user) sees files shared with them, except files attached to a message
-    that is internal. Anyone else sees none.
-    """
-    files = Attachment.objects.filter(job=job).order_by("-created_at", "-id")
-    if user is None or not user.is_authenticated:
-        return files.none()
-    if Membership.objects.active().filter(workspace_id=job.workspace_id, user=user).exists():
-        return files
-    customer = job.customer
-    if customer is not None and customer.portal_user_id == user.pk:
-        return files.filter(visibility=Visibility.CUSTOMER).filter(
-            Q(message__isnull=True) | Q(message__visibility=Visibility.CUSTOMER)
-        )
-    return files.none()
-
-
 __all__ = [
     "FileKind",
     "Inspected",
@@ -655,7 +633,6 @@ __all__ = [
     "attachment_for_staff",
     "attachment_set_visibility",
     "attachments_add",
-    "attachments_visible_to",
     "clean_name",
     "inspect_upload",
     "sniff",

@@ -30,11 +30,11 @@ from jobline.jobs.uploads import (
     attachment_for_staff,
     attachment_set_visibility,
     attachments_add,
-    attachments_visible_to,
     clean_name,
     inspect_upload,
 )
 from jobline.pipelines.services import pipeline_create_from_blueprint
+from jobline.portal import selectors as portal_selectors
 from tests.conftest import Cast, client_for, make_user
 
 pillow_heif.register_heif_opener()
@@ -685,19 +685,26 @@ def test_staff_see_every_file_the_customer_only_shared_ones_others_none(
     cast.customer.save(update_fields=["portal_user"])
     job.refresh_from_db()
 
-    for member in (cast.admin, cast.manager, cast.staff):
-        assert set(attachments_visible_to(job=job, user=member)) == {
-            internal,
-            shared,
-            on_internal_message,
-        }
-    assert list(attachments_visible_to(job=job, user=portal_user)) == [shared]
-    assert not attachments_visible_to(job=job, user=cast.outsider).exists()
+    cast.workspace.portal_enabled = True
+    cast.workspace.save(update_fields=["portal_enabled"])
+
+    # Staff reach every file of their workspace; the outsider's workspace reaches none.
+    for each in (internal, shared, on_internal_message):
+        assert attachment_for_staff(workspace=cast.workspace, attachment_id=each.pk) == each
+        with pytest.raises(Http404):
+            attachment_for_staff(workspace=cast.other_workspace, attachment_id=each.pk)
+    # The customer: shared files only, never one on an internal message (the portal's
+    # selectors are the one place that decides this).
+    assert list(portal_selectors.customer_files(job=job)) == [shared]
+    assert portal_selectors.customer_file(user=portal_user, attachment_id=shared.pk) == shared
+    for hidden in (internal, on_internal_message):
+        with pytest.raises(Http404):
+            portal_selectors.customer_file(user=portal_user, attachment_id=hidden.pk)
     other_customer_user = make_user("tom@example.com", "Tom Whitfield")
     cast.second_customer.portal_user = other_customer_user
     cast.second_customer.save(update_fields=["portal_user"])
-    assert not attachments_visible_to(job=job, user=other_customer_user).exists()
-    assert not attachments_visible_to(job=job, user=None).exists()
+    with pytest.raises(Http404):
+        portal_selectors.customer_file(user=other_customer_user, attachment_id=shared.pk)
 
 
 # --- views ---------------------------------------------------------------------------------
