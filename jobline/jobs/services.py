@@ -89,13 +89,16 @@ def log(
     )
 
 
+SEARCH_TEXT_LIMIT = 20000
+
+
 def search_text_for(job: Job) -> str:
     parts = [job.reference, str(job.number), job.title]
     if job.customer is not None:
         parts.append(job.customer.name)
     notes = Message.objects.filter(job_id=job.pk).values_list("body", flat=True) if job.pk else []
     parts.extend(notes)
-    return "\n".join(parts)[:20000]
+    return "\n".join(parts)[:SEARCH_TEXT_LIMIT]
 
 
 def _refresh_search_text(job: Job) -> None:
@@ -490,8 +493,10 @@ def message_add(
         message=message,
         at=now,
     )
-    _touch(locked, at=now)
-    _refresh_search_text(locked)
+    # Append the new text rather than re-reading every message of the job: a job with
+    # thousands of notes would otherwise re-read all of them on each new one.
+    locked.search_text = f"{locked.search_text}\n{body}"[:SEARCH_TEXT_LIMIT]
+    _touch(locked, at=now, fields=["search_text"])
     job.__dict__.update(locked.__dict__)
     return message
 

@@ -279,3 +279,19 @@ def test_postgres_refuses_update_and_delete_on_the_feed(cast: Cast, job: Job) ->
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         Activity.objects.filter(pk=entry.pk).delete()
     assert Activity.objects.get(pk=entry.pk).data == entry.data
+
+
+def test_a_new_note_is_searchable_without_rereading_the_others(cast: Cast, job: Job) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(20):
+        services.message_add(job=job, body=f"note {i}", visibility="internal", actor=cast.admin)
+    with CaptureQueriesContext(connection) as queries:
+        services.message_add(
+            job=job, body="gasket ordered", visibility="internal", actor=cast.admin
+        )
+    assert not any('FROM "jobs_message"' in q["sql"] and "SELECT" in q["sql"] for q in queries)
+    job.refresh_from_db()
+    assert job.search_text.endswith("\ngasket ordered")
+    assert "note 7" in job.search_text and job.title in job.search_text
