@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "jobline.accounts",
     "jobline.workspaces",
     "jobline.customers",
@@ -189,6 +191,24 @@ EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Jobline <no-reply@jobline.localhost>")
+
+# Links in e-mails are built without a request (they are sent by background tasks).
+JOBLINE_BASE_URL = env_str("JOBLINE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Customer e-mails wait this long, so several changes become one digest and a reply switched
+# to internal in the meantime is never sent.
+JOBLINE_EMAIL_DIGEST_SECONDS = env_int("JOBLINE_EMAIL_DIGEST_SECONDS", 5 * 60)
+# A failed send is tried again after 1, 4, 16 and 64 minutes, then marked failed for admins.
+JOBLINE_EMAIL_MAX_ATTEMPTS = env_int("JOBLINE_EMAIL_MAX_ATTEMPTS", 5)
+JOBLINE_EMAIL_RETRY_BASE_SECONDS = env_int("JOBLINE_EMAIL_RETRY_BASE_SECONDS", 60)
+
+# Background work: the Tasks API (django-tasks backport), stored in the database and run by
+# `manage.py db_worker` (make demo and make serve start one).
+TASKS = {
+    "default": {
+        "BACKEND": env_str("JOBLINE_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 
 # Security baseline. Cookies are HttpOnly everywhere (htmx reads the CSRF token from the page,
 # not from the cookie) and Secure in production.

@@ -51,7 +51,11 @@ def customer_update(*, customer: Customer, actor: User, **fields: Any) -> Custom
     return customer
 
 
-def customer_set_notifications(*, customer: Customer, actor: User, notify_on_replies: bool) -> None:
+def customer_set_notifications(
+    *, customer: Customer, actor: User | None, notify_on_replies: bool
+) -> None:
+    """Turn reply and file e-mails on or off: by staff on the profile, or by the customer
+    through the unsubscribe link in an e-mail (no actor)."""
     customer.notify_on_replies = notify_on_replies
     customer.save(update_fields=["notify_on_replies", "updated_at"])
 

@@ -15,7 +15,7 @@ from jobline.accounts.models import User
 from jobline.jobs.models import ActivityKind, ActorKind, DocumentRequest, Job, Visibility
 from jobline.jobs.services import _lock, _touch, log
 from jobline.jobs.uploads import attachments_add
-from jobline.notifications.services import notify_job_owner
+from jobline.notifications.services import notify_job_staff
 
 
 @transaction.atomic
@@ -81,7 +81,7 @@ def request_fulfil(
         at=now,
     )
     if actor_kind == ActorKind.CUSTOMER:
-        notify_job_owner(job=locked.job, actor=user, text=f"The customer sent “{locked.title}”")
+        notify_job_staff(job=locked.job, actor=user, text=f"The customer sent “{locked.title}”")
     request.__dict__.update(locked.__dict__)
     return locked
 

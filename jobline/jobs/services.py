@@ -25,6 +25,7 @@ from jobline.jobs.models import (
     Message,
     Visibility,
 )
+from jobline.notifications.emails import customer_update_queue
 from jobline.pipelines.models import FieldType, Pipeline, Stage, StageField
 from jobline.workspaces.models import Membership, Workspace
 
@@ -74,8 +75,9 @@ def log(
     attachment: Any = None,
     at: dt.datetime | None = None,
 ) -> Activity:
-    """The one way feed entries are written."""
-    return Activity.objects.create(
+    """The one way feed entries are written. An entry the customer sees also goes to their
+    e-mail outbox, in the same transaction."""
+    activity = Activity.objects.create(
         workspace_id=job.workspace_id,
         job=job,
         kind=kind,
@@ -87,6 +89,8 @@ def log(
         attachment=attachment,
         created_at=at or timezone.now(),
     )
+    customer_update_queue(activity)
+    return activity
 
 
 SEARCH_TEXT_LIMIT = 20000

@@ -26,3 +26,79 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class JobFollower(models.Model):
+    """A staff member who asked to hear what the customer does on a job they do not own."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "user"], name="jobfollower_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows job {self.job_id}"
+
+
+class EmailKind(models.TextChoices):
+    CUSTOMER_UPDATE = "customer_update", "Customer update"
+    STAFF_ALERT = "staff_alert", "Staff alert"
+
+
+class EmailStatus(models.TextChoices):
+    WAITING = "waiting", "Waiting"  # in its digest window, or queued to go now
+    RETRYING = "retrying", "Retrying"  # a send failed; tried again at send_after
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"  # every attempt failed; an admin can send it again
+    WITHHELD = "withheld", "Withheld"  # nothing in it may reach the recipient any more
+
+
+class OutgoingEmail(models.Model):
+    """One e-mail on its way: written in the same transaction as the change it reports, sent
+    by a background task after that commits. The record stays, so admins see what went out,
+    what is retrying and what failed.
+
+    A customer update lists the feed entries it reports (``activity_ids``); what it says is
+    decided when it is sent, through the portal's visibility rule, so a reply made internal
+    during the digest window is never sent.
+    """
+
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="outgoing_emails"
+    )
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=EmailKind.choices)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    to_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=255, blank=True)
+    activity_ids = models.JSONField(default=list, blank=True)
+    lines = models.JSONField(default=list, blank=True)
+    status = models.CharField(
+        max_length=10, choices=EmailStatus.choices, default=EmailStatus.WAITING
+    )
+    send_after = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Serves the digest lookup: the waiting customer update of a job to add to.
+            models.Index(fields=["job", "kind", "status"], name="email_digest_idx"),
+            # Serves the sweep of due e-mails (send_due_emails) and the admins' delivery page.
+            models.Index(fields=["status", "send_after"], name="email_due_idx"),
+            models.Index(fields=["workspace", "-created_at"], name="email_ws_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to_address or '?'} ({self.status})"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from jobline.notifications import services
-from jobline.workspaces.permissions import member_required
+from jobline.jobs import selectors as job_selectors
+from jobline.notifications import emails, selectors, services
+from jobline.notifications.models import EmailStatus
+from jobline.workspaces.models import Module
+from jobline.workspaces.permissions import admin_required, member_required, module_required
 
 
 @member_required
@@ -31,3 +36,50 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def mark_all_read(request: HttpRequest) -> HttpResponse:
     services.mark_all_read(user=request.user, workspace_id=request.workspace.pk)
     return redirect("notifications:list")
+
+
+@module_required(Module.JOBS)
+@require_POST
+def follow(request: HttpRequest, number: int) -> HttpResponse:
+    """Follow or stop following a job (its owner hears about it anyway)."""
+    job = job_selectors.get_job(workspace=request.workspace, number=number)
+    if request.POST.get("follow") == "1":
+        services.follow(job=job, user=request.user)
+        messages.success(
+            request, f"You'll hear when the customer does something on {job.reference}."
+        )
+    else:
+        services.unfollow(job=job, user=request.user)
+        messages.success(request, f"You no longer follow {job.reference}.")
+    return redirect("jobs:detail", job.number)
+
+
+@admin_required
+def email_delivery(request: HttpRequest) -> HttpResponse:
+    """Admins see what e-mail went out, what waits, what is retrying and what failed."""
+    problems_only = request.GET.get("show") == "problems"
+    page = Paginator(
+        selectors.outgoing_emails(workspace=request.workspace, problems_only=problems_only), 50
+    ).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "notifications/email_delivery.html",
+        {
+            "page": page,
+            "problems_only": problems_only,
+            "problem_count": selectors.problem_count(workspace=request.workspace),
+            "digest_minutes": settings.JOBLINE_EMAIL_DIGEST_SECONDS // 60,
+        },
+    )
+
+
+@admin_required
+@require_POST
+def email_send_again(request: HttpRequest, email_id: int) -> HttpResponse:
+    email = selectors.outgoing_emails(workspace=request.workspace).filter(pk=email_id).first()
+    if email is None:
+        raise Http404("No such e-mail.")
+    if email.status in (EmailStatus.FAILED, EmailStatus.RETRYING):
+        emails.send_again(email)
+        messages.success(request, f"The e-mail to {email.to_address} will be sent again now.")
+    return redirect("notifications:email_delivery")

@@ -190,6 +190,23 @@ def customer_feed(*, job: Job, limit: int = 100) -> list[PortalEntry]:
         .select_related("actor", "message", "attachment")
         .order_by("-created_at", "-id")[:limit]
     )
+    return _as_customer_reads_them(job, entries)
+
+
+def customer_update_entries(*, job: Job, activity_ids: Iterable[int]) -> list[PortalEntry]:
+    """The entries of a customer e-mail, oldest first, decided when it is sent: whatever is
+    not customer-visible by then (a reply made internal in the digest window) drops out."""
+    entries = list(
+        Activity.objects.filter(
+            customer_visible_q(), job=job, kind__in=PORTAL_KINDS, pk__in=list(activity_ids)
+        )
+        .select_related("actor", "message", "attachment")
+        .order_by("created_at", "id")
+    )
+    return _as_customer_reads_them(job, entries)
+
+
+def _as_customer_reads_them(job: Job, entries: list[Activity]) -> list[PortalEntry]:
     labels = _stage_labels(entries)
     visible_fields = _visible_field_ids(entries)
     customer_user_id = job.customer.portal_user_id if job.customer else None

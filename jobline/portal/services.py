@@ -20,7 +20,7 @@ from jobline.customers.models import Customer
 from jobline.jobs import services as job_services
 from jobline.jobs.models import ActorKind, Job, Message, Visibility
 from jobline.jobs.uploads import attachments_add
-from jobline.notifications.services import notify_job_owner
+from jobline.notifications.services import notify_job_staff
 from jobline.pipelines.models import StageField
 from jobline.portal.models import JobSeen, SignInLink
 from jobline.workspaces.models import hash_token, new_token
@@ -169,7 +169,7 @@ def customer_reply(
     _require(job.pipeline.customers_can_reply, "Replies are not open on this job.")
     if not body.strip() and not files:
         raise ValidationError({"body": "Write a message or attach a file."})
-    notify_job_owner(
+    notify_job_staff(
         job=job,
         actor=user,
         text=f"{job.customer.name if job.customer else 'The customer'} replied"
@@ -202,7 +202,7 @@ def customer_upload(*, job: Job, user: User, files: Sequence[File]) -> None:
     _require(job.pipeline.customers_can_upload, "Files cannot be added to this job.")
     if not files:
         raise ValidationError({"files": "Choose at least one file."})
-    notify_job_owner(job=job, actor=user, text=f"{job.customer.name} uploaded {len(files)} file(s)")
+    notify_job_staff(job=job, actor=user, text=f"{job.customer.name} uploaded {len(files)} file(s)")
     attachments_add(
         job=job,
         uploads=files,
@@ -225,7 +225,7 @@ def customer_fields_save(
     for field_id, value in values.items():
         by_stage.setdefault(editable[field_id].stage_id, {})[field_id] = value
     labels = ", ".join(editable[field_id].label for field_id in values)
-    notify_job_owner(job=job, actor=user, text=f"{job.customer.name} filled in {labels}")
+    notify_job_staff(job=job, actor=user, text=f"{job.customer.name} filled in {labels}")
     for stage_id, stage_values in by_stage.items():
         stage = editable[next(iter(stage_values))].stage
         assert stage.pk == stage_id

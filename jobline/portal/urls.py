@@ -20,4 +20,5 @@ urlpatterns = [
         name="request_upload",
     ),
     path("files/<int:attachment_id>/", views.file_download, name="file"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -13,13 +13,16 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from jobline.accounts.forms import client_ip
+from jobline.customers import services as customer_services
 from jobline.jobs import requests as document_requests
 from jobline.jobs.file_views import serve_stored_file
 from jobline.jobs.forms import field_name
 from jobline.jobs.models import ActorKind
+from jobline.notifications.delivery import customer_from_unsubscribe_token
 from jobline.portal import selectors, services
 from jobline.portal.forms import (
     CustomerFieldsForm,
@@ -258,4 +261,23 @@ def file_download(request: HttpRequest, attachment_id: int) -> FileResponse:
         content_type=attachment.content_type,
         filename=attachment.original_name,
         inline=attachment.is_image,
+    )
+
+
+@csrf_exempt  # the signed token is the authority; mail programs POST without a CSRF token
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """One click in an e-mail stops reply and file e-mails for that customer profile, with no
+    sign-in. A mail program's RFC 8058 one-click POST does the same; the page offers to undo."""
+    customer = customer_from_unsubscribe_token(token)
+    if customer is None:
+        return render(request, "portal/unsubscribe.html", {"invalid": True}, status=404)
+    turn_on = request.method == "POST" and request.POST.get("action") == "resubscribe"
+    if request.method in ("GET", "POST"):
+        customer_services.customer_set_notifications(
+            customer=customer, actor=None, notify_on_replies=turn_on
+        )
+    return render(
+        request,
+        "portal/unsubscribe.html",
+        {"customer": customer, "business": customer.workspace.name, "token": token},
     )

@@ -19,8 +19,12 @@ class CurrentWorkspaceMiddleware:
         request.membership = None  # type: ignore[attr-defined]
         request.workspace = None  # type: ignore[attr-defined]
         if request.user.is_authenticated:
+            # Links in e-mails name their workspace (?workspace=<id>), so a person in several
+            # workspaces lands in the right one; anything else keeps the session's choice.
+            requested = request.GET.get("workspace", "")
+            preferred = int(requested) if requested.isdigit() else request.session.get(SESSION_KEY)
             membership = selectors.current_membership(
-                user=request.user, preferred_workspace_id=request.session.get(SESSION_KEY)
+                user=request.user, preferred_workspace_id=preferred
             )
             if membership is not None:
                 request.membership = membership  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
@@ -125,6 +126,8 @@ def screenshot() -> Screenshot:
         paths = []
         for width in WIDTHS:
             set_width(page, width)
+            # From the top, so the sticky top bar is not painted halfway down the capture.
+            page.evaluate("() => window.scrollTo(0, 0)")
             path = SCREENSHOT_DIR / f"{name}-{width}.png"
             page.screenshot(path=str(path), full_page=True, animations="disabled")
             paths.append(path)
@@ -152,3 +155,26 @@ def sign_in(page: Page) -> Callable[[str], None]:
         expect(page.get_by_role("navigation", name="Main")).to_be_visible()
 
     return do_sign_in
+
+
+AXE = Axe()
+BLOCKING_IMPACTS = {"serious", "critical"}
+
+
+def assert_accessible(page: Page, name: str) -> None:
+    """axe-core on the page as it is, at both widths: no serious or critical violations."""
+    before = page.viewport_size
+    problems = []
+    for width in WIDTHS:
+        set_width(page, width)
+        results = AXE.run(page)
+        for violation in results.response["violations"]:
+            if violation["impact"] in BLOCKING_IMPACTS:
+                targets = [node["target"] for node in violation["nodes"]][:3]
+                problems.append(
+                    f"{name} @{width}px: {violation['id']} ({violation['impact']}) "
+                    f"{violation['help']} — {targets}"
+                )
+    if before is not None:
+        page.set_viewport_size(before)
+    assert not problems, "\n".join(problems)

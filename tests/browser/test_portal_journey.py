@@ -4,16 +4,20 @@ and then the owner sees all of it in the job's feed and in their notifications."
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 from collections.abc import Callable
+from typing import Any
 
+from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
 from jobline.jobs.requests import request_create
-from jobline.jobs.services import job_create, job_move
+from jobline.jobs.services import job_create, job_move, message_add
+from jobline.notifications.delivery import deliver_due
 from jobline.pipelines.services import pipeline_create_from_blueprint
-from tests.browser.conftest import Screenshot, scroll_width
+from tests.browser.conftest import Screenshot, assert_accessible, scroll_width
 from tests.conftest import Cast
 
 
@@ -28,12 +32,14 @@ def jpeg() -> bytes:
 def test_customer_follows_replies_uploads_and_fills_in_and_the_owner_sees_it(
     page: Page,
     browser: Browser,
-    live_server: object,
+    live_server: Any,
+    settings: Any,
     cast: Cast,
     mailoutbox: list,
     sign_in: Callable[..., None],
     screenshot: Screenshot,
 ) -> None:
+    settings.JOBLINE_BASE_URL = live_server.url  # links in e-mails lead to this server
     cast.workspace.portal_enabled = True
     cast.workspace.save()
     legal = pipeline_create_from_blueprint(
@@ -57,12 +63,15 @@ def test_customer_follows_replies_uploads_and_fills_in_and_the_owner_sees_it(
 
     customer = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     customer.goto(link)
+    assert_accessible(customer, "portal-sign-in-confirm")
     customer.get_by_role("button", name="Continue").click()
     expect(customer.get_by_role("heading", name="Your jobs")).to_be_visible()
     screenshot(customer, "portal-jobs")
+    assert_accessible(customer, "portal-jobs")
     customer.get_by_role("link", name="Lease renewal").click()
     expect(customer.locator(".chip-stage").first).to_have_text("Your review")
     expect(customer.locator(".stepper")).to_contain_text("Intake")
+    assert_accessible(customer, "portal-job")
 
     customer.get_by_label("Your message").fill("Looks fine apart from clause 4.")
     customer.get_by_label("Attach files").set_input_files(
@@ -96,3 +105,20 @@ def test_customer_follows_replies_uploads_and_fills_in_and_the_owner_sees_it(
     expect(notes).to_contain_text("Priya Natarajan replied")
     expect(notes).to_contain_text("sent “Photo ID”")
     expect(notes).to_contain_text("filled in Client comments")
+
+    # The owner answers; after the digest window Priya's e-mail links straight to the job.
+    message_add(job=job, body="Break clause extended.", visibility="customer", actor=cast.staff)
+    deliver_due(now=timezone.now() + dt.timedelta(minutes=6))
+    assert any(cast.staff.email in m.to and "replied" in m.body for m in mailoutbox)
+    update = next(m for m in mailoutbox if m.to == [cast.customer.email] and "extended" in m.body)
+    job_link = re.search(r"https?://\S+/user/jobs/\d+/", update.body).group(0)
+    customer.goto(job_link)
+    expect(customer.get_by_text("Break clause extended.")).to_be_visible()
+
+    # One click on the e-mail's unsubscribe link, no sign-in needed.
+    unsubscribe = re.search(r"https?://\S+/user/unsubscribe/\S+/", update.body).group(0)
+    stranger = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    stranger.goto(unsubscribe)
+    expect(stranger.get_by_role("heading")).to_contain_text("won't get e-mails about replies")
+    screenshot(stranger, "portal-unsubscribed")
+    assert_accessible(stranger, "portal-unsubscribed")

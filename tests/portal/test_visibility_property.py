@@ -1,23 +1,27 @@
 """The visibility law as a property: for random jobs mixing internal and visible stages,
 notes, replies, files and form fields — each carrying a unique marker — no internal marker
-ever reaches a portal page, and every visible one does.
+ever reaches a portal page or an e-mail the customer receives, and every visible one does.
 
 CI runs 200 examples; `make leakcheck` runs 10,000 (LEAKCHECK_EXAMPLES).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import os
 from dataclasses import dataclass, field
 
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jobline.jobs import services
 from jobline.jobs.uploads import attachment_add
+from jobline.notifications.delivery import deliver_due
 from jobline.pipelines.models import POSITION_GAP, FieldType, Pipeline, Stage, StageField
 from tests.conftest import Cast, client_for
 
@@ -29,10 +33,14 @@ counter = itertools.count()
 class Markers:
     secret: list[str] = field(default_factory=list)
     shown: list[str] = field(default_factory=list)
+    # Visible replies and files: the customer is also e-mailed about them.
+    emailed: list[str] = field(default_factory=list)
 
-    def new(self, visible: bool) -> str:
+    def new(self, visible: bool, emailed: bool = False) -> str:
         marker = f"{'shown' if visible else 'secret'}{next(counter):06d}q"
         (self.shown if visible else self.secret).append(marker)
+        if visible and emailed:
+            self.emailed.append(marker)
         return marker
 
 
@@ -109,14 +117,15 @@ def build(cast: Cast, spec: dict, markers: Markers) -> int:
                 job=job, stage=stage, values=values, actor=cast.admin, expected_version=None
             )
     for visible, made_internal in spec["messages"]:
-        body = markers.new(visible and not made_internal)
+        # A reply made internal within the digest window is never e-mailed.
+        body = markers.new(visible and not made_internal, emailed=True)
         message = services.message_add(
             job=job, body=body, visibility="customer" if visible else "internal", actor=cast.admin
         )
         if visible and made_internal:
             services.message_make_internal(message=message, actor=cast.admin)
     for visible in spec["files"]:
-        name = markers.new(visible)
+        name = markers.new(visible, emailed=True)
         attachment_add(
             job=job, upload=SimpleUploadedFile(f"{name}.txt", b"plain words"),
             visibility="customer" if visible else "internal", actor=cast.admin,
@@ -134,16 +143,26 @@ def test_no_internal_marker_reaches_the_portal_and_every_visible_one_does(
     portal: Cast, spec: dict
 ) -> None:
     customer = client_for(portal.customer.portal_user)
+    mail.outbox.clear()
     with transaction.atomic():
         markers = Markers()
         job_id = build(portal, spec, markers)
+        # Every e-mail the customer would get: the digest window is over, the worker runs.
+        deliver_due(now=timezone.now() + dt.timedelta(hours=1))
+        emails = [
+            "\n".join([m.subject, m.body, *(content for content, _type in m.alternatives)])
+            for m in mail.outbox
+            if portal.customer.email in m.to
+        ]
         pages = [
             customer.get("/user/jobs/").text,
             customer.get(f"/user/jobs/{job_id}/").text,
         ]
-        everything = "\n".join(pages)
+        everything = "\n".join(pages + emails)
         leaked = [m for m in markers.secret if m in everything]
         missing = [m for m in markers.shown if m not in pages[1]]
+        not_emailed = [m for m in markers.emailed if not any(m in email for email in emails)]
         transaction.set_rollback(True)
-    assert not leaked, f"internal markers on portal pages: {leaked}"
+    assert not leaked, f"internal markers on portal pages or in e-mails: {leaked}"
     assert not missing, f"visible markers missing from the job page: {missing}"
+    assert not not_emailed, f"visible replies or files missing from the e-mails: {not_emailed}"

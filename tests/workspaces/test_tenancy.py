@@ -14,12 +14,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from PIL import Image
 
 from jobline.customers.models import Customer
 from jobline.jobs.models import Attachment, DocumentRequest, Job, Message
 from jobline.jobs.services import job_create, message_add
 from jobline.jobs.uploads import attachment_add
+from jobline.notifications.models import EmailKind, EmailStatus, OutgoingEmail
 from jobline.pipelines.models import Pipeline, StageField
 from jobline.pipelines.services import pipeline_create_from_blueprint
 from jobline.workspaces.models import Invitation, hash_token
@@ -79,6 +81,17 @@ ID_SOURCES: dict[str, Callable[[Cast], int]] = {
     "request_id": lambda cast: DocumentRequest.objects.create(job=_job(cast), title="ID").pk,
     "attachment_id": lambda cast: _attachment(cast).pk,
     "customer_id": lambda cast: cast.customer.pk,
+    "email_id": lambda cast: (
+        OutgoingEmail.objects.create(
+            workspace=cast.workspace,
+            job=_job(cast),
+            kind=EmailKind.STAFF_ALERT,
+            recipient=cast.staff,
+            to_address=cast.staff.email,
+            status=EmailStatus.FAILED,
+            send_after=timezone.now(),
+        ).pk
+    ),
     "membership_id": lambda cast: cast.membership(cast.staff).pk,
     "invitation_id": lambda cast: (
         Invitation.objects.create(

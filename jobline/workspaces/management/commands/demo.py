@@ -8,10 +8,12 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from jobline.accounts.models import User
 from jobline.customers.models import Customer
 from jobline.jobs.demo import add_demo_jobs
+from jobline.notifications.models import EmailStatus, OutgoingEmail
 from jobline.workspaces.models import Membership, Role, Workspace
 from jobline.workspaces.services import workspace_create
 
@@ -112,9 +114,15 @@ class Command(BaseCommand):
             portal_customer.portal_user = portal_user
             portal_customer.save(update_fields=["portal_user"])
 
+        started = timezone.now()
         jobs_added = add_demo_jobs(
             workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
         )
+        # The demo's histories are dated weeks back: they are not news, so the customer
+        # e-mails they queued are dropped (their delivery tasks then find nothing to send).
+        OutgoingEmail.objects.filter(
+            workspace=workspace, status=EmailStatus.WAITING, created_at__gte=started
+        ).delete()
 
         self.stdout.write(self.style.SUCCESS(f"Demo workspace: {workspace.name}"))
         self.stdout.write(f"  {created} customers added ({len(DEMO_CUSTOMERS)} in the demo).")

@@ -1,0 +1,211 @@
+"""Sending what the outbox holds (run by the ``deliver_email`` background task).
+
+A customer update is written at send time from the feed entries it lists, through the portal's
+visibility rule, so nothing that became internal meanwhile goes out. A failed send is tried
+again with backoff; after the last attempt the e-mail is marked failed for admins to see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from jobline.customers.models import Customer
+from jobline.jobs.models import Job
+from jobline.notifications.emails import REPLY_KINDS, schedule
+from jobline.notifications.models import EmailKind, EmailStatus, OutgoingEmail
+from jobline.portal import selectors as portal_selectors
+
+logger = logging.getLogger(__name__)
+
+UNSUBSCRIBE_SALT = "jobline.portal.unsubscribe"
+
+
+def absolute(path: str) -> str:
+    return f"{settings.JOBLINE_BASE_URL}{path}"
+
+
+def unsubscribe_token(customer: Customer) -> str:
+    """A signed token naming the customer profile: no sign-in is needed to use it."""
+    return signing.dumps({"customer": customer.pk}, salt=UNSUBSCRIBE_SALT)
+
+
+def customer_from_unsubscribe_token(token: str) -> Customer | None:
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    customer_id = data.get("customer") if isinstance(data, dict) else None
+    if not isinstance(customer_id, int):
+        return None
+    return Customer.objects.select_related("workspace").filter(pk=customer_id).first()
+
+
+def portal_shows_job(job: Job) -> bool:
+    """Links into the portal only while it shows jobs (module, portal and Jobs toggle on)."""
+    workspace = job.workspace
+    return workspace.module_jobs and workspace.portal_enabled and workspace.portal_jobs
+
+
+def _customer_update(email: OutgoingEmail) -> EmailMultiAlternatives | None:
+    job = email.job
+    customer = email.customer
+    if customer is None or customer.archived_at is not None or job.archived_at is not None:
+        return None
+    if not customer.email:
+        return None
+    entries = portal_selectors.customer_update_entries(job=job, activity_ids=email.activity_ids)
+    if not customer.notify_on_replies:  # unsubscribed while the e-mail waited
+        entries = [entry for entry in entries if entry.kind not in REPLY_KINDS]
+    if not entries:
+        return None
+    business = job.workspace.name
+    job_url = absolute(reverse("portal:job", args=[job.pk])) if portal_shows_job(job) else ""
+    unsubscribe_url = absolute(reverse("portal:unsubscribe", args=[unsubscribe_token(customer)]))
+    context = {
+        "business": business,
+        "customer": customer,
+        "job": job,
+        "entries": entries,
+        "status": portal_selectors.status_label(job),
+        "job_url": job_url,
+        "unsubscribe_url": unsubscribe_url,
+        "notify_on_replies": customer.notify_on_replies,
+    }
+    if len(entries) == 1:
+        subject = f"{business}: {_one_line(entries[0])} ({job.title})"
+    else:
+        subject = f"{business}: {len(entries)} updates on {job.title}"
+    return _compose(
+        "customer_update",
+        subject=subject,
+        to=customer.email,
+        context=context,
+        # RFC 8058 one-click unsubscribe, for mail programs that offer it.
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
+def _compose(
+    template: str, *, subject: str, to: str, context: dict[str, Any], headers: dict[str, str]
+) -> EmailMultiAlternatives:
+    """Plain text and HTML from notifications/email/<template>.txt and .html."""
+    message = EmailMultiAlternatives(
+        subject=subject[:250],
+        body=render_to_string(f"notifications/email/{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers={"Auto-Submitted": "auto-generated", **headers},
+    )
+    message.attach_alternative(
+        render_to_string(f"notifications/email/{template}.html", context), "text/html"
+    )
+    return message
+
+
+def _one_line(entry: portal_selectors.PortalEntry) -> str:
+    """An entry as a subject line."""
+    if entry.kind == "reply":
+        return f"new reply from {entry.actor_name}"
+    if entry.file is not None:
+        return f"{entry.actor_name} shared {entry.file.original_name}"
+    if entry.kind == "status_changed":
+        return f"now {entry.text.removeprefix('moved it on: ')}"
+    return entry.text
+
+
+def _staff_alert(email: OutgoingEmail) -> EmailMultiAlternatives | None:
+    recipient = email.recipient
+    if recipient is None or not recipient.is_active:
+        return None
+    job = email.job
+    query = urlencode({"workspace": job.workspace_id})
+    context = {
+        "recipient": recipient,
+        "job": job,
+        "lines": email.lines,
+        "job_url": absolute(f"{reverse('jobs:detail', args=[job.number])}?{query}"),
+        "business": job.workspace.name,
+    }
+    subject = f"{job.reference}: {email.lines[0] if email.lines else 'customer activity'}"
+    return _compose("staff_alert", subject=subject, to=recipient.email, context=context, headers={})
+
+
+def build(email: OutgoingEmail) -> EmailMultiAlternatives | None:
+    """The message as it would go now, or None when nothing in it may be sent any more."""
+    if email.kind == EmailKind.CUSTOMER_UPDATE:
+        return _customer_update(email)
+    return _staff_alert(email)
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """1, 4, 16, 64 minutes… after the first, second, third, fourth failure."""
+    return dt.timedelta(seconds=settings.JOBLINE_EMAIL_RETRY_BASE_SECONDS * 4 ** (attempts - 1))
+
+
+def deliver(email_id: int, *, now: dt.datetime | None = None) -> str:
+    """Send one e-mail if it is due. Returns what happened, for the task's result."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        email = (
+            OutgoingEmail.objects.select_for_update()
+            .select_related("job__workspace", "customer", "recipient")
+            .filter(pk=email_id)
+            .first()
+        )
+        if email is None or email.status not in (EmailStatus.WAITING, EmailStatus.RETRYING):
+            return "nothing to do"
+        if email.send_after > now:
+            return "not due yet"  # a task for its send time is queued
+        message = build(email)
+        if message is None:
+            email.status = EmailStatus.WITHHELD
+            email.save(update_fields=["status"])
+            return "withheld"
+        email.subject = message.subject
+        email.attempts += 1
+        try:
+            message.send()
+        except Exception as error:  # any failure of the mail server: retry, never raise
+            logger.warning("Sending e-mail %s failed: %s", email.pk, error)
+            email.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if email.attempts >= settings.JOBLINE_EMAIL_MAX_ATTEMPTS:
+                email.status = EmailStatus.FAILED
+            else:
+                email.status = EmailStatus.RETRYING
+                email.send_after = now + retry_delay(email.attempts)
+                schedule(email)
+            email.save(update_fields=["subject", "attempts", "last_error", "status", "send_after"])
+            return email.status
+        email.status = EmailStatus.SENT
+        email.sent_at = timezone.now()
+        email.last_error = ""
+        email.save(update_fields=["subject", "attempts", "last_error", "status", "sent_at"])
+        return "sent"
+
+
+def deliver_due(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Send every e-mail that is due (for `manage.py send_due_emails`, and a safety net when
+    a delivery task was lost)."""
+    now = now or timezone.now()
+    due = OutgoingEmail.objects.filter(
+        status__in=(EmailStatus.WAITING, EmailStatus.RETRYING), send_after__lte=now
+    ).order_by("send_after", "id")
+    outcome: dict[str, int] = {}
+    for email_id in due.values_list("pk", flat=True):
+        result = deliver(email_id, now=now)
+        outcome[result] = outcome.get(result, 0) + 1
+    return outcome
