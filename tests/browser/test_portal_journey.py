@@ -122,3 +122,7 @@ def test_customer_follows_replies_uploads_and_fills_in_and_the_owner_sees_it(
     expect(stranger.get_by_role("heading")).to_contain_text("won't get e-mails about replies")
     screenshot(stranger, "portal-unsubscribed")
     assert_accessible(stranger, "portal-unsubscribed")
+    stranger.goto(f"{live_server.url}/user/sign-in/")
+    assert_accessible(stranger, "portal-sign-in")
+    customer.goto(f"{live_server.url}/user/account/")
+    assert_accessible(customer, "portal-account")
