@@ -223,3 +223,12 @@ def test_the_token_names_one_customer_only(portal: Cast) -> None:
     Client().get(f"/user/unsubscribe/{unsubscribe_token(portal.customer)}/")
     portal.second_customer.refresh_from_db()
     assert portal.second_customer.notify_on_replies is True
+
+
+def test_times_in_emails_are_in_the_businesss_time_zone(portal: Cast, priya_job: Job) -> None:
+    portal.workspace.time_zone = "Asia/Tokyo"  # UTC+9, no daylight saving
+    portal.workspace.save()
+    message = reply(priya_job, portal, "Hello")
+    deliver_due(now=after_window())
+    tokyo = timezone.localtime(message.created_at, timezone=dt.timezone(dt.timedelta(hours=9)))
+    assert f"{tokyo:%H:%M}" in customer_mail(portal)[0].body
