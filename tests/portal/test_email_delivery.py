@@ -258,3 +258,15 @@ def test_a_notification_goes_through_a_real_smtp_server(
     link = f"http://testserver/user/jobs/{priya_job.pk}/"
     assert "Your phone is ready ✓" in text and link in text
     assert "Your phone is ready ✓" in html and f'href="{link}"' in html
+
+
+def test_a_staff_emails_link_opens_the_job_in_its_own_workspace(
+    portal: Cast, priya_job: Job, as_outsider: Client
+) -> None:
+    """Someone in two workspaces lands in the one the e-mail is about, not the one they used
+    last (job numbers repeat across workspaces)."""
+    Membership.objects.create(workspace=portal.workspace, user=portal.outsider, role="staff")
+    as_outsider.get("/dashboard/")  # the session settles on their first workspace: Elsewhere
+    assert as_outsider.get(f"/jobs/{priya_job.number}/").status_code == 404
+    linked = as_outsider.get(f"/jobs/{priya_job.number}/?workspace={portal.workspace.pk}")
+    assert linked.status_code == 200 and "Priya&#x27;s phone" in linked.text
