@@ -161,7 +161,8 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> str:
     now = now or timezone.now()
     with transaction.atomic():
         email = (
-            OutgoingEmail.objects.select_for_update()
+            # Lock only the e-mail's row (PostgreSQL refuses to lock the nullable outer joins).
+            OutgoingEmail.objects.select_for_update(of=("self",))
             .select_related("job__workspace", "customer", "recipient")
             .filter(pk=email_id)
             .first()
