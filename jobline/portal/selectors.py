@@ -15,6 +15,7 @@ from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from jobline.accounts.models import User
+from jobline.customers.models import Customer
 from jobline.jobs.models import (
     Activity,
     ActivityKind,
@@ -93,6 +94,15 @@ def customer_jobs_with_news(*, user: User) -> list[Job]:
         )
     jobs.sort(key=lambda j: not j.has_news)  # stable: keeps business and recency order
     return jobs
+
+
+def customer_profiles(*, user: User) -> QuerySet[Customer]:
+    """The customer profiles a person signs in as (one per business)."""
+    return (
+        Customer.objects.filter(portal_user=user, archived_at__isnull=True)
+        .select_related("workspace")
+        .order_by("workspace__name", "id")
+    )
 
 
 def customer_job(*, user: User, job_id: int) -> Job:

@@ -107,7 +107,25 @@ def account(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Password saved. You can sign in with it or with a link.")
         return redirect("portal:account")
     status = 400 if request.method == "POST" else 200
-    return render(request, "portal/account.html", {"form": form}, status=status)
+    profiles = selectors.customer_profiles(user=request.user)
+    return render(
+        request, "portal/account.html", {"form": form, "profiles": profiles}, status=status
+    )
+
+
+@customer_required
+@require_POST
+def account_emails(request: HttpRequest) -> HttpResponse:
+    """Reply and file e-mails on or off, per business. Only the person's own profiles."""
+    wanted = set(request.POST.getlist("notify"))
+    for profile in selectors.customer_profiles(user=request.user):
+        on = str(profile.pk) in wanted
+        if profile.notify_on_replies != on:
+            customer_services.customer_set_notifications(
+                customer=profile, actor=None, notify_on_replies=on
+            )
+    messages.success(request, "E-mail settings saved.")
+    return redirect(f"{reverse('portal:account')}#emails")
 
 
 @customer_required

@@ -232,3 +232,32 @@ def test_times_in_emails_are_in_the_businesss_time_zone(portal: Cast, priya_job:
     deliver_due(now=after_window())
     tokyo = timezone.localtime(message.created_at, timezone=dt.timezone(dt.timedelta(hours=9)))
     assert f"{tokyo:%H:%M}" in customer_mail(portal)[0].body
+
+
+# --- The customer's own e-mail settings ---------------------------------------------------
+
+
+def test_the_customer_turns_reply_emails_off_and_on_from_their_account(
+    portal: Cast, as_priya: Client
+) -> None:
+    page = as_priya.get("/user/account/").text
+    assert "E-mail me when Harbour Renovations replies" in page
+    as_priya.post("/user/account/emails/", {})
+    portal.customer.refresh_from_db()
+    assert portal.customer.notify_on_replies is False
+    as_priya.post("/user/account/emails/", {"notify": [str(portal.customer.pk)]})
+    portal.customer.refresh_from_db()
+    assert portal.customer.notify_on_replies is True
+
+
+def test_a_customer_cannot_change_another_customers_email_settings(
+    portal: Cast, as_priya: Client
+) -> None:
+    portal.second_customer.notify_on_replies = False
+    portal.second_customer.save()
+    as_priya.post("/user/account/emails/", {"notify": [str(portal.second_customer.pk)]})
+    portal.second_customer.refresh_from_db()
+    assert portal.second_customer.notify_on_replies is False
+    portal.customer.refresh_from_db()
+    assert portal.customer.notify_on_replies is False  # her own box was left unticked
+    assert "Tom" not in as_priya.get("/user/account/").text
