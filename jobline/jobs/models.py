@@ -78,6 +78,15 @@ class Job(models.Model):
                 name="job_board_idx",
                 condition=Q(archived_at__isnull=True),
             ),
+            # Serves the board's per-stage counts (selectors.board): only the unarchived jobs'
+            # stage ids, so the count reads this small index alone. Without it SQLite counted
+            # through the plain stage_id index and read every job row for archived_at
+            # (~34 ms at 23,000 open jobs in bench/; ~2 ms with it).
+            models.Index(
+                fields=["stage"],
+                name="job_stage_open_idx",
+                condition=Q(archived_at__isnull=True),
+            ),
             # Serves the jobs list's default sort (last activity) inside a workspace.
             models.Index(fields=["workspace", "-last_activity_at", "-id"], name="job_activity_idx"),
             # Serves the list sorted by due date and the overdue / this-week filters.

@@ -24,6 +24,9 @@ CLOSED_COLUMN_DAYS = 30
 FEED_PAGE_SIZE = 30
 
 JOB_LIST_RELATED = ("pipeline", "stage", "owner", "customer")
+# No page shows the search text (a job's notes and replies, up to 20,000 characters): pages
+# do not read it. A service that needs it locks and re-reads the job anyway.
+DEFERRED_FIELDS = ("search_text",)
 
 SORTS = {
     "activity": ("-last_activity_at", "-id"),
@@ -42,14 +45,21 @@ def get_pipeline(*, workspace: Workspace, pipeline_id: int) -> Pipeline:
     return get_object_or_404(Pipeline.objects.filter(workspace=workspace), pk=pipeline_id)
 
 
-def live_stages(pipeline: Pipeline) -> list[Stage]:
-    return list(pipeline.stages.filter(deleted_at__isnull=True).order_by("position", "id"))
+def live_stages(pipeline: Pipeline | int) -> list[Stage]:
+    """A pipeline's stages in board order. Takes the pipeline or its id: a view holding only a
+    job's ``pipeline_id`` need not load the pipeline first."""
+    pipeline_id = pipeline if isinstance(pipeline, int) else pipeline.pk
+    return list(
+        Stage.objects.filter(pipeline_id=pipeline_id, deleted_at__isnull=True).order_by(
+            "position", "id"
+        )
+    )
 
 
 def get_job(*, workspace: Workspace, number: int) -> Job:
     """Jobs are addressed by their number inside the workspace; other workspaces' are 404."""
     return get_object_or_404(
-        Job.objects.select_related(*JOB_LIST_RELATED),
+        Job.objects.select_related(*JOB_LIST_RELATED).defer(*DEFERRED_FIELDS),
         workspace=workspace,
         number=number,
     )
@@ -97,7 +107,11 @@ def _search(queryset: QuerySet[Job], text: str) -> QuerySet[Job]:
 
 
 def jobs(*, workspace: Workspace, filters: JobFilters) -> QuerySet[Job]:
-    queryset = Job.objects.filter(workspace=workspace).select_related(*JOB_LIST_RELATED)
+    queryset = (
+        Job.objects.filter(workspace=workspace)
+        .select_related(*JOB_LIST_RELATED)
+        .defer(*DEFERRED_FIELDS)
+    )
     if filters.state == "open":
         queryset = queryset.filter(archived_at__isnull=True, closed_at__isnull=True)
     elif filters.state == "closed":
@@ -137,7 +151,7 @@ class BoardColumn:
 
 
 def _column_queryset(stage: Stage) -> QuerySet[Job]:
-    queryset = Job.objects.filter(stage=stage, archived_at__isnull=True)
+    queryset = Job.objects.filter(stage=stage, archived_at__isnull=True).defer(*DEFERRED_FIELDS)
     if stage.is_terminal:
         # Finished columns would grow forever: they show the recently closed only.
         since = timezone.now() - dt.timedelta(days=CLOSED_COLUMN_DAYS)
@@ -151,8 +165,9 @@ def board(*, pipeline: Pipeline, with_cards: bool = True) -> list[BoardColumn]:
     Without cards, each column fetches its own first page (board_column_page)."""
     stages = live_stages(pipeline)
     since = timezone.now() - dt.timedelta(days=CLOSED_COLUMN_DAYS)
-    # Two counts, each answered from job_board_idx alone (no join to the stage table):
-    # open stages count everything, finishing stages only the recently closed.
+    # Two counts, each answered from an index alone (no join to the stage table): open
+    # stages count everything (job_stage_open_idx), finishing stages only the recently
+    # closed (job_board_idx).
     open_ids = [s.pk for s in stages if not s.is_terminal]
     closed_ids = [s.pk for s in stages if s.is_terminal]
     counts: dict[int, int] = {}
@@ -161,7 +176,7 @@ def board(*, pipeline: Pipeline, with_cards: bool = True) -> list[BoardColumn]:
             counts.update(
                 Job.objects.filter(extra, stage_id__in=ids, archived_at__isnull=True)
                 .values("stage_id")
-                .annotate(n=Count("id"))
+                .annotate(n=Count("*"))
                 .values_list("stage_id", "n")
             )
     columns = []
@@ -242,9 +257,8 @@ def feed(
     ``show``: all / customer / internal — what the customer sees is decided by the entry's
     own visibility and, for replies and files, by the message's or file's current visibility.
     """
-    queryset = Activity.objects.filter(job=job).select_related(
-        "actor", "message", "message__author", "attachment"
-    )
+    # The entry's actor is who the feed names; the message's author is never shown.
+    queryset = Activity.objects.filter(job=job).select_related("actor", "message", "attachment")
     customer_visible = customer_visible_q()
     if show == "customer":
         queryset = queryset.filter(customer_visible)

@@ -191,6 +191,9 @@ def job_create(
 
 def _lock(job: Job, expected_version: int | None) -> Job:
     """Lock the job row and check the page's version; bumps nothing yet."""
+    # No select_related here: PostgreSQL re-checks a row locked after a wait against the
+    # joined rows it read before the wait, so a job whose stage was changed concurrently
+    # would vanish from the query (test_concurrency caught exactly that).
     locked = Job.objects.select_for_update().get(pk=job.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleJob()
