@@ -23,8 +23,9 @@ from django.utils import timezone
 from jobline.customers.models import Customer
 from jobline.jobs.models import Job
 from jobline.notifications.emails import REPLY_KINDS, schedule
-from jobline.notifications.models import EmailKind, EmailStatus, OutgoingEmail
+from jobline.notifications.models import EmailKind, EmailStatus, Notification, OutgoingEmail
 from jobline.portal import selectors as portal_selectors
+from jobline.workspaces.models import Membership, Role
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +186,7 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> str:
             email.last_error = f"{type(error).__name__}: {error}"[:2000]
             if email.attempts >= settings.JOBLINE_EMAIL_MAX_ATTEMPTS:
                 email.status = EmailStatus.FAILED
+                _tell_admins(email)
             else:
                 email.status = EmailStatus.RETRYING
                 email.send_after = now + retry_delay(email.attempts)
@@ -196,6 +198,21 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> str:
         email.last_error = ""
         email.save(update_fields=["subject", "attempts", "last_error", "status", "sent_at"])
         return "sent"
+
+
+def _tell_admins(email: OutgoingEmail) -> None:
+    """A bell notification for each Admin when an e-mail has finally failed."""
+    admins = Membership.objects.active().filter(
+        workspace_id=email.workspace_id, role=Role.ADMIN, user__is_active=True
+    )
+    text = (
+        f"An e-mail to {email.to_address} could not be sent after {email.attempts} attempts "
+        "(Settings → E-mail delivery)"
+    )
+    Notification.objects.bulk_create(
+        Notification(recipient_id=admin.user_id, job_id=email.job_id, text=text[:255])
+        for admin in admins
+    )
 
 
 def deliver_due(*, now: dt.datetime | None = None) -> dict[str, int]:

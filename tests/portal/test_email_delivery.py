@@ -132,6 +132,9 @@ def test_a_failed_send_is_retried_with_backoff_then_marked_failed(
     email_row.refresh_from_db()
     assert (email_row.attempts, email_row.status) == (5, EmailStatus.FAILED)
     assert delivery.deliver_due(now=later(60 * 24)) == {}  # failed e-mails stay failed
+    # Admins (only they) are told on the bell.
+    [note] = Notification.objects.all()
+    assert note.recipient == portal.admin and portal.customer.email in note.text
 
 
 def test_admins_see_failed_emails_and_can_send_them_again(
