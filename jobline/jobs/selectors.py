@@ -27,6 +27,20 @@ JOB_LIST_RELATED = ("pipeline", "stage", "owner", "customer")
 # No page shows the search text (a job's notes and replies, up to 20,000 characters): pages
 # do not read it. A service that needs it locks and re-reads the job anyway.
 DEFERRED_FIELDS = ("search_text",)
+# What a list row (jobs_extras.job_list_rows) and a board card (jobs_extras.board_cards) show,
+# and all the list page and a column load: the rest of the job and of its pipeline, stage,
+# owner and customer (~50 columns a row; on PostgreSQL ~10 timestamps a row, each parsed in
+# Python) is never read there. Anything else read from these rows would cost a query per row
+# (tests/jobs/test_job_page_reads.py counts them).
+LIST_ROW_FIELDS = (
+    "number", "title", "due_date", "closed_at", "archived_at",
+    "pipeline", "pipeline__name", "stage", "stage__name", "stage__colour",
+    "owner", "owner__full_name", "owner__email", "customer", "customer__name",
+)  # fmt: skip
+CARD_FIELDS = (
+    "number", "title", "version", "stage_id", "stage_entered_at", "due_date", "closed_at",
+    "owner", "owner__full_name", "owner__email", "customer", "customer__name",
+)  # fmt: skip
 
 SORTS = {
     "activity": ("-last_activity_at", "-id"),
@@ -185,6 +199,7 @@ def board(*, pipeline: Pipeline, with_cards: bool = True) -> list[BoardColumn]:
             list(
                 _column_queryset(stage)
                 .select_related("owner", "customer")
+                .only(*CARD_FIELDS)
                 .order_by("-stage_entered_at", "-id")[: BOARD_PAGE_SIZE + 1]
             )
             if with_cards
@@ -213,9 +228,9 @@ def board_column_page(*, stage: Stage, cursor: tuple[dt.datetime, int] | None) -
             | Q(stage_entered_at=after_entered, id__lt=after_id)
         )
     return list(
-        queryset.select_related("owner", "customer").order_by("-stage_entered_at", "-id")[
-            : BOARD_PAGE_SIZE + 1
-        ]
+        queryset.select_related("owner", "customer")
+        .only(*CARD_FIELDS)
+        .order_by("-stage_entered_at", "-id")[: BOARD_PAGE_SIZE + 1]
     )
 
 
@@ -251,11 +266,14 @@ def feed(
     kind_group: str = "",
     before: str = "",
     page_size: int = FEED_PAGE_SIZE,
+    known_fields: dict[int, bool] | None = None,
 ) -> Feed:
     """A job's feed, newest first, keyset-paginated ("older entries").
 
     ``show``: all / customer / internal — what the customer sees is decided by the entry's
     own visibility and, for replies and files, by the message's or file's current visibility.
+    ``known_fields``: stage field id → retired, for fields the caller has already read (the
+    job page's stage forms), so the entries' fields need not be read again.
     """
     # The entry's actor is who the feed names; the message's author is never shown.
     queryset = Activity.objects.filter(job=job).select_related("actor", "message", "attachment")
@@ -271,7 +289,7 @@ def feed(
         at, entry_id = cursor
         queryset = queryset.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=entry_id))
     entries = list(queryset.order_by("-created_at", "-id")[: page_size + 1])
-    _mark_retired_fields(entries)
+    _mark_retired_fields(entries, known_fields or {})
     next_cursor = None
     if len(entries) > page_size:
         entries = entries[:page_size]
@@ -280,24 +298,23 @@ def feed(
     return Feed(entries=entries, next_cursor=next_cursor)
 
 
-def _mark_retired_fields(entries: list[Activity]) -> None:
+def _mark_retired_fields(entries: list[Activity], known: dict[int, bool]) -> None:
     """Form entries name their fields; a field removed since reads as "retired field".
-    One query for the whole page of entries."""
+    One query for the whole page of entries, none when ``known`` has every field."""
     field_ids = {
         change.get("field")
         for entry in entries
         if entry.kind == "form_saved"
         for change in entry.data.get("changes", [])
     }
-    retired = (
-        set(
-            StageField.objects.filter(pk__in=field_ids, retired_at__isnull=False).values_list(
+    unknown = field_ids - known.keys()
+    retired = {pk for pk in field_ids if known.get(pk)}
+    if unknown:
+        retired.update(
+            StageField.objects.filter(pk__in=unknown, retired_at__isnull=False).values_list(
                 "pk", flat=True
             )
         )
-        if field_ids
-        else set()
-    )
     for entry in entries:
         entry.retired_field_ids = retired  # type: ignore[attr-defined]
 
@@ -330,12 +347,17 @@ class StageFormState:
     is_past: bool = False
 
 
-def stage_forms(*, job: Job, stages: list[Stage]) -> tuple[list[StageFormState], dict[int, Any]]:
+def stage_forms(
+    *, job: Job, stages: list[Stage], seen: dict[int, bool] | None = None
+) -> tuple[list[StageFormState], dict[int, Any]]:
     """The forms of the job's stages up to the current one (current open, earlier readable),
-    plus every saved value (retired fields included) — two queries whatever the size."""
+    plus every saved value (retired fields included) — two queries whatever the size.
+    ``seen``, when given, receives every field of those stages: id → retired (for feed())."""
     all_fields = list(
         StageField.objects.filter(stage__in=stages).order_by("stage_id", "position", "id")
     )
+    if seen is not None:
+        seen.update((f.pk, f.retired_at is not None) for f in all_fields)
     values: dict[int, Any] = dict(
         FieldValue.objects.filter(job=job).values_list("field_id", "value")
     )

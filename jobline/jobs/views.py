@@ -96,8 +96,10 @@ def _with_urls(jobs: Iterable[Job], *, move: bool = False) -> None:
 # ----------------------------------------------------------------------------- the list
 
 
-def _list_filters(request: HttpRequest) -> tuple[JobFilterForm, selectors.JobFilters]:
-    form = JobFilterForm(request.GET, workspace=request.workspace)
+def _list_filters(
+    request: HttpRequest, pipelines: list[Any] | None = None
+) -> tuple[JobFilterForm, selectors.JobFilters]:
+    form = JobFilterForm(request.GET, workspace=request.workspace, pipelines=pipelines)
     form.is_valid()
     data = form.cleaned_data
     default_owner = "mine" if request.membership.role == "staff" else "all"
@@ -146,17 +148,22 @@ def _filter_options(form: JobFilterForm, pipelines: list[Any]) -> dict[str, Safe
 
 @jobs_view
 def job_list(request: HttpRequest) -> HttpResponse:
-    form, filters = _list_filters(request)
-    queryset = selectors.jobs(workspace=request.workspace, filters=filters)
+    results_only = bool(request.htmx) and request.htmx.target == "job-results"
+    # The full page lists the pipelines (filter and results): read them once, first, and the
+    # filter form checks the chosen pipeline against them instead of reading it again.
+    listed = None if results_only else list(selectors.pipelines(workspace=request.workspace))
+    form, filters = _list_filters(request, pipelines=listed)
+    queryset = selectors.jobs(workspace=request.workspace, filters=filters).only(
+        *selectors.LIST_ROW_FIELDS
+    )
     page = Paginator(queryset, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     _with_urls(page.object_list)
     # The results only ask for the pipelines when nothing matched (a query then, not before).
-    pipelines = selectors.pipelines(workspace=request.workspace)
+    pipelines = selectors.pipelines(workspace=request.workspace) if listed is None else listed
     context = {"form": form, "page": page, "pipelines": pipelines}
-    if request.htmx and request.htmx.target == "job-results":
+    if results_only:
         return render(request, "jobs/_list_results.html", context)
-    context["pipelines"] = pipelines = list(pipelines)
-    context["filter_options"] = _filter_options(form, pipelines)
+    context["filter_options"] = _filter_options(form, listed or [])
     return render(request, "jobs/list.html", context)
 
 
@@ -364,8 +371,10 @@ def _job_page(request: HttpRequest, job: Job, *, status: int = 200, **extra: Any
         stages.append(job.stage)
     show = request.GET.get("show", "all")
     kind_group = request.GET.get("type", "")
-    feed = selectors.feed(job=job, show=show, kind_group=kind_group)
-    form_states, values = selectors.stage_forms(job=job, stages=stages)
+    # The feed's form entries name fields the stage forms have just read: no second read.
+    known_fields: dict[int, bool] = {}
+    form_states, values = selectors.stage_forms(job=job, stages=stages, seen=known_fields)
+    feed = selectors.feed(job=job, show=show, kind_group=kind_group, known_fields=known_fields)
     forms_ = []
     for state in form_states:
         visible = _visible_fields_for(request, state.fields)

@@ -87,7 +87,7 @@ def test_list_rows_and_board_cards_link_to_their_job(
     ("page", "most"),
     # The signed-in request itself costs 3 (session, user, membership) and a full page 2
     # more (the workspace switcher and the bell).
-    [("list", 10), ("list_results", 6), ("board", 10), ("column", 6)],
+    [("list", 10), ("list_pipeline", 10), ("list_results", 6), ("board", 10), ("column", 6)],
 )
 def test_pages_stay_within_their_query_budget(
     page: str, most: int, cast: Cast, repair: Pipeline, as_admin: Client
@@ -95,6 +95,8 @@ def test_pages_stay_within_their_query_budget(
     jobs = make_jobs(cast, repair, 30)
     url, headers = {
         "list": ("/jobs/?owner=all", {}),
+        # The chosen pipeline is checked against the page's list of pipelines, not read again.
+        "list_pipeline": (f"/jobs/?owner=all&pipeline={repair.pk}", {}),
         "list_results": (
             "/jobs/?owner=all",
             {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "job-results"},
@@ -181,3 +183,51 @@ def test_board_counts_read_the_open_jobs_stage_index(
         cursor.execute(f"EXPLAIN QUERY PLAN {count}")
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert "job_stage_open_idx" in plan, plan
+
+
+def test_the_job_page_reads_the_stage_fields_once(
+    cast: Cast, job: Job, repair: Pipeline, as_admin: Client
+) -> None:
+    # The feed's form entries name fields; the stage forms have just read them all, so the
+    # feed asks again only for fields of other stages (it used to ask every time).
+    from jobline.pipelines.services import field_retire
+
+    dropoff = stage(repair, "Drop-off")
+    device = dropoff.fields.get(label="Device")
+    services.form_save(
+        job=job, stage=dropoff, values={device.pk: "Pixel 8"}, actor=cast.admin,
+        expected_version=None,
+    )  # fmt: skip
+    field_retire(field=device, actor=cast.admin)
+    as_admin.get(f"/jobs/{job.number}/")
+    with CaptureQueriesContext(connection) as queries:
+        page = as_admin.get(f"/jobs/{job.number}/").text
+    assert "Device (retired field)" in page
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert sum('FROM "pipelines_stagefield"' in s for s in sql) == 1, sql
+    # 3 for the signed-in request, 2 for the layout, 1 for the follow button; the job, its
+    # stages, feed, stage fields and values, the copy form's pipelines, files, requests.
+    assert len(sql) <= 14, sql
+
+
+def test_a_pipeline_filter_must_be_an_active_pipeline_of_the_workspace(
+    cast: Cast, job: Job, repair: Pipeline, standard: Pipeline, as_admin: Client
+) -> None:
+    assert selected_options(as_admin.get("/jobs/", {"pipeline": repair.pk}).text, "pipeline") == [
+        str(repair.pk)
+    ]
+    elsewhere = pipeline_create_from_blueprint(
+        workspace=cast.other_workspace, blueprint_key="repair", actor=cast.outsider
+    )
+    standard.archived_at = standard.created_at
+    standard.save()
+    for wrong in (elsewhere.pk, standard.pk, "abc", "99999"):
+        page = as_admin.get("/jobs/", {"pipeline": wrong, "owner": "all"})
+        assert page.status_code == 200
+        # Not a choice: the filter is not applied (the job of another pipeline still shows).
+        assert job.title in page.text, wrong
+    results = as_admin.get(
+        "/jobs/", {"pipeline": standard.pk, "owner": "all"},
+        HTTP_HX_REQUEST="true", HTTP_HX_TARGET="job-results",
+    ).text  # fmt: skip
+    assert job.title in results
