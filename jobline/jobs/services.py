@@ -189,6 +189,9 @@ def job_create(
     return job
 
 
+SHARED_RELATIONS = ("stage", "customer_stage", "customer", "owner", "pipeline")
+
+
 def _lock(job: Job, expected_version: int | None) -> Job:
     """Lock the job row and check the page's version; bumps nothing yet."""
     # No select_related here: PostgreSQL re-checks a row locked after a wait against the
@@ -197,6 +200,12 @@ def _lock(job: Job, expected_version: int | None) -> Job:
     locked = Job.objects.select_for_update().get(pk=job.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleJob()
+    # Instead, the stages, customer and owner the caller already read are handed on when the
+    # locked row still points at the same ones (a move otherwise reads them all again).
+    for name in SHARED_RELATIONS:
+        field = Job._meta.get_field(name)
+        if field.is_cached(job) and getattr(locked, field.attname) == getattr(job, field.attname):
+            field.set_cached_value(locked, field.get_cached_value(job))
     return locked
 
 

@@ -231,3 +231,46 @@ def test_a_pipeline_filter_must_be_an_active_pipeline_of_the_workspace(
         HTTP_HX_REQUEST="true", HTTP_HX_TARGET="job-results",
     ).text  # fmt: skip
     assert job.title in results
+
+
+def test_a_move_reuses_the_stage_and_customer_the_caller_read(cast: Cast, repair: Pipeline) -> None:
+    """The service locks the job row again, but does not read its stages and customer again
+    when the caller's job still points at the same ones."""
+    job = services.job_create(
+        workspace=cast.workspace, pipeline=repair, title="Tablet", actor=cast.admin,
+        customer=cast.customer, owner=cast.staff,
+    )  # fmt: skip
+    fresh = Job.objects.select_related("stage", "customer_stage", "customer", "owner").get(
+        pk=job.pk
+    )
+    diagnosis = stage(repair, "Diagnosis")
+    with CaptureQueriesContext(connection) as queries:
+        services.job_move(
+            job=fresh, stage=diagnosis, actor=cast.admin,
+            expected_version=fresh.version, enforce_required=False,
+        )  # fmt: skip
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    assert not [sql for sql in reads if 'FROM "customers_customer"' in sql], reads
+    assert not [sql for sql in reads if 'FROM "pipelines_stage"' in sql], reads
+    fresh.refresh_from_db()
+    assert fresh.stage.name == "Diagnosis" and fresh.customer_stage.name == "Diagnosis"
+
+
+def test_a_move_reads_the_stage_again_when_the_caller_had_another(
+    cast: Cast, repair: Pipeline
+) -> None:
+    """A caller holding a stale job (moved meanwhile) does not pass its old stage on."""
+    job = services.job_create(
+        workspace=cast.workspace, pipeline=repair, title="Tablet", actor=cast.admin
+    )
+    stale = Job.objects.select_related("stage").get(pk=job.pk)
+    services.job_move(
+        job=job, stage=stage(repair, "Diagnosis"), actor=cast.admin, expected_version=None,
+        enforce_required=False,
+    )  # fmt: skip
+    moved = services.job_move(
+        job=stale, stage=stage(repair, "Quote"), actor=cast.admin, expected_version=None,
+        enforce_required=False,
+    )  # fmt: skip
+    entry = moved.activities.order_by("-id").first()
+    assert entry.data["from"]["name"] == "Diagnosis"  # not the stale page's "Drop-off"
