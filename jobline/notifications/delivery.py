@@ -21,7 +21,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobline.customers.models import Customer
-from jobline.jobs.models import Job
 from jobline.notifications.emails import REPLY_KINDS, schedule
 from jobline.notifications.models import EmailKind, EmailStatus, Notification, OutgoingEmail
 from jobline.portal import selectors as portal_selectors
@@ -30,6 +29,8 @@ from jobline.workspaces.models import Membership, Role
 logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "jobline.portal.unsubscribe"
+# What every send attempt records on the outbox row.
+ATTEMPT_FIELDS = ("subject", "to_address", "attempts", "last_error", "status")
 
 
 def absolute(path: str) -> str:
@@ -52,18 +53,10 @@ def customer_from_unsubscribe_token(token: str) -> Customer | None:
     return Customer.objects.select_related("workspace").filter(pk=customer_id).first()
 
 
-def portal_shows_job(job: Job) -> bool:
-    """Links into the portal only while it shows jobs (module, portal and Jobs toggle on)."""
-    workspace = job.workspace
-    return workspace.module_jobs and workspace.portal_enabled and workspace.portal_jobs
-
-
 def _customer_update(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     job = email.job
     customer = email.customer
-    if customer is None or customer.archived_at is not None or job.archived_at is not None:
-        return None
-    if not customer.email:
+    if customer is None or not customer.email or customer.archived_at or job.archived_at:
         return None
     entries = portal_selectors.customer_update_entries(job=job, activity_ids=email.activity_ids)
     if not customer.notify_on_replies:  # unsubscribed while the e-mail waited
@@ -71,7 +64,11 @@ def _customer_update(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     if not entries:
         return None
     business = job.workspace.name
-    job_url = absolute(reverse("portal:job", args=[job.pk])) if portal_shows_job(job) else ""
+    job_url = (
+        absolute(reverse("portal:job", args=[job.pk]))
+        if portal_selectors.portal_shows_jobs(job.workspace)
+        else ""
+    )
     unsubscribe_url = absolute(reverse("portal:unsubscribe", args=[unsubscribe_token(customer)]))
     context = {
         "business": business,
@@ -177,7 +174,8 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> str:
             email.status = EmailStatus.WITHHELD
             email.save(update_fields=["status"])
             return "withheld"
-        email.subject = message.subject
+        # Where it goes now: the profile's or member's current address.
+        email.subject, email.to_address = message.subject, message.to[0]
         email.attempts += 1
         try:
             message.send()
@@ -191,12 +189,12 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> str:
                 email.status = EmailStatus.RETRYING
                 email.send_after = now + retry_delay(email.attempts)
                 schedule(email)
-            email.save(update_fields=["subject", "attempts", "last_error", "status", "send_after"])
+            email.save(update_fields=[*ATTEMPT_FIELDS, "send_after"])
             return email.status
         email.status = EmailStatus.SENT
         email.sent_at = timezone.now()
         email.last_error = ""
-        email.save(update_fields=["subject", "attempts", "last_error", "status", "sent_at"])
+        email.save(update_fields=[*ATTEMPT_FIELDS, "sent_at"])
         return "sent"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -84,8 +85,7 @@ def customer_update_queue(activity: Activity) -> OutgoingEmail | None:
         waiting.activity_ids = [*waiting.activity_ids, activity.pk]
         waiting.save(update_fields=["activity_ids"])
         return waiting
-    email = OutgoingEmail.objects.create(
-        workspace_id=job.workspace_id,
+    return _queue(
         job=job,
         kind=EmailKind.CUSTOMER_UPDATE,
         customer=customer,
@@ -93,14 +93,11 @@ def customer_update_queue(activity: Activity) -> OutgoingEmail | None:
         activity_ids=[activity.pk],
         send_after=now + dt.timedelta(seconds=settings.JOBLINE_EMAIL_DIGEST_SECONDS),
     )
-    schedule(email)
-    return email
 
 
 def staff_alert_queue(*, job: Job, recipient: User, text: str) -> OutgoingEmail:
     """E-mail a member about what the customer did (sent at once, no digest window)."""
-    email = OutgoingEmail.objects.create(
-        workspace_id=job.workspace_id,
+    return _queue(
         job=job,
         kind=EmailKind.STAFF_ALERT,
         recipient=recipient,
@@ -108,6 +105,10 @@ def staff_alert_queue(*, job: Job, recipient: User, text: str) -> OutgoingEmail:
         lines=[text],
         send_after=timezone.now(),
     )
+
+
+def _queue(*, job: Job, **fields: Any) -> OutgoingEmail:
+    email = OutgoingEmail.objects.create(workspace_id=job.workspace_id, job=job, **fields)
     schedule(email)
     return email
 

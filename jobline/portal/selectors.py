@@ -28,6 +28,7 @@ from jobline.jobs.models import (
 from jobline.jobs.selectors import customer_visible_q
 from jobline.pipelines.models import Stage, StageField
 from jobline.portal.models import JobSeen
+from jobline.workspaces.models import Workspace
 
 IN_PROGRESS = "In progress"
 
@@ -56,6 +57,12 @@ def portal_open_q(prefix: str = "") -> Q:
             f"{prefix}workspace__portal_jobs": True,
         }
     )
+
+
+def portal_shows_jobs(workspace: Workspace) -> bool:
+    """portal_open_q for one workspace already in hand (e-mails link into the portal only
+    then)."""
+    return workspace.module_jobs and workspace.portal_enabled and workspace.portal_jobs
 
 
 def customer_jobs(*, user: User) -> QuerySet[Job]:

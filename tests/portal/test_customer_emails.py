@@ -261,3 +261,14 @@ def test_a_customer_cannot_change_another_customers_email_settings(
     portal.customer.refresh_from_db()
     assert portal.customer.notify_on_replies is False  # her own box was left unticked
     assert "Tom" not in as_priya.get("/user/account/").text
+
+
+def test_an_email_goes_to_the_address_the_customer_has_when_it_is_sent(
+    portal: Cast, priya_job: Job
+) -> None:
+    reply(priya_job, portal, "Hello")
+    portal.customer.email = "priya.new@example.com"
+    portal.customer.save()
+    deliver_due(now=after_window())
+    assert [m.to for m in mail.outbox] == [["priya.new@example.com"]]
+    assert OutgoingEmail.objects.get().to_address == "priya.new@example.com"  # as admins see it
