@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from jobline.jobs.models import FEED_TYPE_GROUPS, Activity, FieldValue, Job, Visibility
-from jobline.pipelines.models import Pipeline, Stage, StageField
+from jobline.pipelines.models import FieldType, Pipeline, Stage, StageField
 from jobline.workspaces.models import Membership, Workspace
 
 BOARD_PAGE_SIZE = 50
@@ -405,3 +405,15 @@ def owners(*, workspace: Workspace) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("user__full_name")
     )
+
+
+def sees_money(membership: Membership | None) -> bool:
+    """Amounts are for Admins and Managers; Staff (and anyone unknown) do not see them."""
+    return membership is not None and membership.can_see_money
+
+
+def fields_for_viewer(membership: Membership | None, fields: list[StageField]) -> list[StageField]:
+    """The stage-form fields a member may see and fill in: money fields only with money."""
+    if sees_money(membership):
+        return fields
+    return [f for f in fields if f.field_type != FieldType.MONEY]

@@ -37,7 +37,8 @@ from jobline.jobs.forms import (
     StageForm,
 )
 from jobline.jobs.models import FEED_TYPE_GROUPS, Job, Message, Visibility
-from jobline.pipelines.models import FieldType, Stage, StageField
+from jobline.notifications import services as notification_services
+from jobline.pipelines.models import Stage, StageField
 from jobline.workspaces.models import Module
 from jobline.workspaces.permissions import module_required
 from jobline.workspaces.services import audit_record
@@ -66,13 +67,6 @@ def _user_by_id(request: HttpRequest, raw: str | None) -> Any:
     if membership is None:
         raise ValidationError({"owner": "Choose a member of this workspace as the owner."})
     return membership.user
-
-
-def _visible_fields_for(request: HttpRequest, fields: list[StageField]) -> list[StageField]:
-    """Staff do not see money: amounts are for Admins and Managers."""
-    if request.membership.can_see_money:
-        return fields
-    return [f for f in fields if f.field_type != FieldType.MONEY]
 
 
 def _job_url(name: str) -> Callable[[int], str]:
@@ -377,7 +371,7 @@ def _job_page(request: HttpRequest, job: Job, *, status: int = 200, **extra: Any
     feed = selectors.feed(job=job, show=show, kind_group=kind_group, known_fields=known_fields)
     forms_ = []
     for state in form_states:
-        visible = _visible_fields_for(request, state.fields)
+        visible = selectors.fields_for_viewer(request.membership, state.fields)
         stage_form = extra.pop(f"stage_form_{state.stage.pk}", None) or StageForm(
             stage_fields=visible, values=values, prefix=f"s{state.stage.pk}"
         )
@@ -395,6 +389,9 @@ def _job_page(request: HttpRequest, job: Job, *, status: int = 200, **extra: Any
         "values": values,
         "composer": extra.pop("composer", None)
         or ComposerForm(initial={"version": job.version, "visibility": Visibility.INTERNAL}),
+        # The owner hears of the customer anyway; others may follow the job.
+        "following": job.owner_id != request.user.pk
+        and notification_services.is_following(job=job, user=request.user),
         "copy_options": _options(
             CopyForm(workspace=request.workspace, exclude=job.pipeline).fields["pipeline"].choices,
             "",
@@ -529,7 +526,7 @@ def job_move(request: HttpRequest, number: int) -> HttpResponse:
 def _dialog_form(
     request: HttpRequest, job: Job, fields: list[StageField], data: Any = None
 ) -> StageForm:
-    fillable = _visible_fields_for(request, fields)
+    fillable = selectors.fields_for_viewer(request.membership, fields)
     return StageForm(
         data,
         request.FILES if data is not None else None,
@@ -579,8 +576,9 @@ def _with_uploaded_files(request: HttpRequest, job: Job, form: StageForm) -> dic
 def job_form_save(request: HttpRequest, number: int, stage_id: int) -> HttpResponse:
     job = selectors.get_job(workspace=request.workspace, number=number)
     stage = get_object_or_404(Stage, pk=stage_id, pipeline=job.pipeline)
-    fields = _visible_fields_for(
-        request, list(stage.fields.filter(retired_at__isnull=True).order_by("position", "id"))
+    fields = selectors.fields_for_viewer(
+        request.membership,
+        list(stage.fields.filter(retired_at__isnull=True).order_by("position", "id")),
     )
     form = StageForm(
         request.POST,

@@ -274,3 +274,12 @@ def test_a_move_reads_the_stage_again_when_the_caller_had_another(
     )  # fmt: skip
     entry = moved.activities.order_by("-id").first()
     assert entry.data["from"]["name"] == "Diagnosis"  # not the stale page's "Drop-off"
+
+
+def test_amounts_are_hidden_from_anyone_not_known_to_see_money(cast: Cast) -> None:
+    """The money rule fails closed: no membership in hand means no amounts."""
+    from jobline.jobs.selectors import sees_money
+
+    assert sees_money(None) is False
+    assert sees_money(cast.membership(cast.staff)) is False
+    assert sees_money(cast.membership(cast.manager)) is True

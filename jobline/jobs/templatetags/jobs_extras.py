@@ -18,7 +18,7 @@ from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.translation import gettext
 
 from jobline.jobs.models import Activity, ActivityKind
-from jobline.jobs.selectors import is_customer_visible
+from jobline.jobs.selectors import is_customer_visible, sees_money
 from jobline.pipelines.models import FieldType, Stage, contrast_text_colour
 
 register = template.Library()
@@ -102,8 +102,7 @@ def _stage_name(ref: dict[str, Any] | None) -> str:
 def feed_sentence(context: dict[str, Any], entry: Activity) -> SafeString:
     """What happened, in words. Names were copied into the entry when it was written."""
     data = entry.data or {}
-    membership = context.get("membership")
-    sees_money = membership is None or membership.can_see_money
+    money_shown = sees_money(context.get("membership"))
     kind = entry.kind
     if kind == ActivityKind.CREATED:
         return format_html("created the job in <strong>{}</strong>", _stage_name(data.get("stage")))
@@ -145,7 +144,7 @@ def feed_sentence(context: dict[str, Any], entry: Activity) -> SafeString:
         return format_html("made <strong>{}</strong> {}", data.get("name", "a file"), new)
     if kind == ActivityKind.FORM_SAVED:
         retired = getattr(entry, "retired_field_ids", set())
-        changes = [c for c in data.get("changes", []) if sees_money or not c.get("money")]
+        changes = [c for c in data.get("changes", []) if money_shown or not c.get("money")]
         hidden = len(data.get("changes", [])) - len(changes)
         lines = format_html_join(
             "",
@@ -259,6 +258,16 @@ def _j_m_y(day: dt.date, months: _Months) -> str:
     return f"{day.day} {months[day.month]} {day.year}"
 
 
+def _owner_avatar(owner: Any) -> SafeString:
+    """The owner's initials on a list row or a board card."""
+    return _html(
+        '<span class="avatar avatar-small" title="{}" aria-label="Owner {}">{}</span>',
+        owner.full_name,
+        owner.full_name,
+        owner.initials,
+    )
+
+
 @register.simple_tag(takes_context=True)
 def job_list_rows(context: dict[str, Any], jobs: list[Any]) -> SafeString:
     """The list's <tr>s (jobs/_list_results.html draws the table around them). job.url:
@@ -293,14 +302,7 @@ def job_list_rows(context: dict[str, Any], jobs: list[Any]) -> SafeString:
                 chip,
                 job.pipeline.name,
                 (customer.name if customer else "") or "—",
-                _html(
-                    '<span class="avatar avatar-small" title="{}" aria-label="Owner {}">{}</span>',
-                    owner.full_name,
-                    owner.full_name,
-                    owner.initials,
-                )
-                if owner
-                else "—",
+                _owner_avatar(owner) if owner else "—",
                 " overdue" if overdue else "",
                 (_j_m_y(due, months) + (" · overdue" if overdue else "")) if due else "—",
             )
@@ -359,14 +361,7 @@ def _board_card(job: Any, *, today: dt.date, now: dt.datetime, months: _Months,
         job.title,
         (customer.name if customer else "") or "No customer",
         max(0, (now - entered).days) if entered is not None else 0,
-        _html(
-            '<span class="avatar avatar-small" title="{}" aria-label="Owner {}">{}</span>',
-            owner.full_name,
-            owner.full_name,
-            owner.initials,
-        )
-        if owner
-        else "",
+        _owner_avatar(owner) if owner else "",
         due_html,
         job.move_url,
         job.move_url,
