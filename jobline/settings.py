@@ -71,12 +71,13 @@ INSTALLED_APPS = [
     "jobline.jobs",
     "jobline.portal",
     "jobline.notifications",
+    "jobline.home",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "jobline.middleware.ContentSecurityPolicyMiddleware",
+    "jobline.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "jobline.workspaces.context_processors.workspace",
+                "jobline.notifications.context_processors.bell",
             ],
         },
     }
@@ -211,11 +213,12 @@ TASKS = {
 }
 
 # Security baseline. Cookies are HttpOnly everywhere (htmx reads the CSRF token from the page,
-# not from the cookie) and Secure in production.
+# not from the cookie) and Secure in production. JOBLINE_SECURE_COOKIES=0 lets production
+# settings run over plain HTTP on loopback (the HTTP benchmark); never turn it off on a server.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = PRODUCTION
-CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_SECURE = env_bool("JOBLINE_SECURE_COOKIES", PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

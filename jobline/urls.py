@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from jobline.workspaces import views as workspace_views
+from jobline.home import views as home_views
 
 urlpatterns = [
-    path("", workspace_views.home, name="home"),
-    path("dashboard/", workspace_views.dashboard, name="dashboard"),
+    path("", home_views.home, name="home"),
+    path("dashboard/", home_views.dashboard, name="dashboard"),
     path("accounts/", include("jobline.accounts.urls")),
     path("", include("jobline.workspaces.urls")),
     path("customers/", include("jobline.customers.urls")),

@@ -137,7 +137,7 @@ def test_error_responses_carry_the_security_headers() -> None:
 # --- No inline script ---------------------------------------------------------------------
 
 
-ANONYMOUS_PAGES = ["accounts:login", "accounts:signup", "accounts:password_reset"]
+ANONYMOUS_PAGES = ["accounts:login", "workspaces:signup", "accounts:password_reset"]
 MEMBER_PAGES = [
     "dashboard",
     "customers:list",

@@ -10,8 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest
 
 from jobline.accounts import services
-from jobline.accounts.models import User, normalize_email_address
-from jobline.workspaces.choices import currency_choices, time_zone_choices
+from jobline.accounts.models import User
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -48,7 +47,7 @@ class SignInForm(AuthenticationForm):
         return self.cleaned_data
 
 
-class _PasswordPairMixin(forms.Form):
+class PasswordPairMixin(forms.Form):
     password1 = forms.CharField(
         label="Password",
         strip=False,
@@ -84,38 +83,7 @@ class _PasswordPairMixin(forms.Form):
                 self.add_error("password1", error)
 
 
-class SignUpForm(_PasswordPairMixin):
-    full_name = forms.CharField(label="Your name", max_length=150)
-    email = forms.EmailField(
-        label="E-mail address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
-    )
-    workspace_name = forms.CharField(label="Business name", max_length=120)
-    time_zone = forms.ChoiceField(
-        label="Time zone", choices=time_zone_choices, initial="Europe/London"
-    )
-    currency = forms.ChoiceField(label="Currency", choices=currency_choices, initial="GBP")
-
-    field_order = [
-        "full_name",
-        "email",
-        "password1",
-        "password2",
-        "workspace_name",
-        "time_zone",
-        "currency",
-    ]
-
-    def clean_email(self) -> str:
-        email = normalize_email_address(self.cleaned_data["email"])
-        if User.objects.filter(email=email).exists():
-            raise forms.ValidationError(
-                "An account with this e-mail address already exists. Sign in instead, "
-                "or reset your password."
-            )
-        return email
-
-
-class InvitedSignUpForm(_PasswordPairMixin):
+class InvitedSignUpForm(PasswordPairMixin):
     """An invited person creates their account; the e-mail is the one invited (not editable)."""
 
     full_name = forms.CharField(label="Your name", max_length=150)

@@ -1,4 +1,4 @@
-"""Creating people, signing up a business, and counting failed sign-ins."""
+"""Creating people and counting failed sign-ins."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from jobline.accounts.models import SignInAttempt, User, normalize_email_address
-from jobline.workspaces.models import Workspace
-from jobline.workspaces.services import workspace_create
 
 
 def user_create(*, email: str, full_name: str, password: str | None) -> User:
@@ -28,25 +26,6 @@ def user_create(*, email: str, full_name: str, password: str | None) -> User:
             {"email": "An account with this e-mail address already exists."}
         ) from error
     return user
-
-
-@transaction.atomic
-def user_sign_up(
-    *,
-    email: str,
-    full_name: str,
-    password: str,
-    workspace_name: str,
-    time_zone: str = "Europe/London",
-    currency: str = "GBP",
-    locale: str = "en-GB",
-) -> tuple[User, Workspace]:
-    """A new person and their business, with the person as its first Admin — or neither."""
-    user = user_create(email=email, full_name=full_name, password=password)
-    workspace = workspace_create(
-        name=workspace_name, owner=user, time_zone=time_zone, currency=currency, locale=locale
-    )
-    return user, workspace
 
 
 @dataclass(frozen=True)

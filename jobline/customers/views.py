@@ -10,9 +10,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from jobline.core.exports import csv_download
 from jobline.customers import selectors, services
 from jobline.customers.forms import CustomerFilterForm, CustomerForm, CustomerNotificationsForm
-from jobline.exports import csv_download
 from jobline.portal import services as portal_services
 from jobline.workspaces.permissions import member_required
 

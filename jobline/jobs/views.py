@@ -20,8 +20,8 @@ from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
+from jobline.core.exports import csv_download
 from jobline.customers import services as customer_services
-from jobline.exports import csv_download
 from jobline.jobs import requests as document_requests
 from jobline.jobs import selectors, services, uploads
 from jobline.jobs.forms import (

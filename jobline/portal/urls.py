@@ -1,13 +1,13 @@
 from django.urls import path
 
-from jobline.portal import views
+from jobline.portal import sign_in_views, views
 
 app_name = "portal"
 
 urlpatterns = [
-    path("sign-in/", views.sign_in, name="sign_in"),
-    path("sign-in/<str:token>/", views.sign_in_link, name="sign_in_link"),
-    path("sign-out/", views.sign_out, name="sign_out"),
+    path("sign-in/", sign_in_views.sign_in, name="sign_in"),
+    path("sign-in/<str:token>/", sign_in_views.sign_in_link, name="sign_in_link"),
+    path("sign-out/", sign_in_views.sign_out, name="sign_out"),
     path("account/", views.account, name="account"),
     path("account/emails/", views.account_emails, name="account_emails"),
     path("jobs/", views.job_list, name="jobs"),

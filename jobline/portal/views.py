@@ -7,7 +7,7 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from jobline.accounts.forms import client_ip
 from jobline.customers import services as customer_services
 from jobline.jobs import requests as document_requests
 from jobline.jobs.file_views import serve_stored_file
@@ -26,7 +25,6 @@ from jobline.notifications.delivery import customer_from_unsubscribe_token
 from jobline.portal import selectors, services
 from jobline.portal.forms import (
     CustomerFieldsForm,
-    LinkRequestForm,
     ReplyForm,
     SetPasswordForm,
     UploadForm,
@@ -43,57 +41,6 @@ def customer_required(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return wrapped
-
-
-def sign_in(request: HttpRequest) -> HttpResponse:
-    """Ask for a sign-in link. The answer is the same whether or not the address has access."""
-    form = LinkRequestForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.signin_link_request(
-                email=form.cleaned_data["email"],
-                ip_address=client_ip(request),
-                build_url=lambda token: request.build_absolute_uri(
-                    reverse("portal:sign_in_link", args=[token])
-                ),
-            )
-        except services.LinkThrottled as throttled:
-            form.add_error(None, throttled.message)
-            return render(request, "portal/sign_in.html", {"form": form}, status=429)
-        return render(request, "portal/link_sent.html", {"email": form.cleaned_data["email"]})
-    status = 400 if request.method == "POST" else 200
-    return render(request, "portal/sign_in.html", {"form": form}, status=status)
-
-
-def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
-    """The link from the e-mail. A GET only shows a button: mail scanners that open links
-    must not use up the single use."""
-    if request.method == "POST":
-        try:
-            user = services.signin_link_use(token=token)
-        except services.LinkUnusable as unusable:
-            return render(
-                request,
-                "portal/sign_in.html",
-                {"form": LinkRequestForm(), "link_error": unusable.message},
-                status=410,
-            )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("portal:jobs")
-    if not services.signin_link_is_usable(token=token):
-        return render(
-            request,
-            "portal/sign_in.html",
-            {"form": LinkRequestForm(), "link_error": services.LinkUnusable.message},
-            status=410,
-        )
-    return render(request, "portal/sign_in_confirm.html")
-
-
-@require_POST
-def sign_out(request: HttpRequest) -> HttpResponse:
-    logout(request)
-    return redirect("portal:sign_in")
 
 
 @customer_required

@@ -7,7 +7,6 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from jobline.notifications.services import unread_count
 from jobline.workspaces import selectors
 
 
@@ -21,8 +20,5 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         # Lazy: only pages that draw the switcher pay for the query.
         "my_memberships": SimpleLazyObject(
             lambda: list(selectors.memberships_of(user=request.user))
-        ),
-        "unread_notifications": SimpleLazyObject(
-            lambda: unread_count(user=request.user, workspace_id=membership.workspace_id)
         ),
     }

@@ -6,6 +6,8 @@ from typing import Any
 
 from django import forms
 
+from jobline.accounts.forms import PasswordPairMixin
+from jobline.accounts.models import User, normalize_email_address
 from jobline.workspaces.choices import currency_choices, locale_choices, time_zone_choices
 from jobline.workspaces.models import Role, Workspace
 
@@ -76,3 +78,34 @@ class MemberRoleForm(forms.Form):
 
 class SwitchWorkspaceForm(forms.Form):
     workspace_id = forms.IntegerField(min_value=1)
+
+
+class SignUpForm(PasswordPairMixin):
+    full_name = forms.CharField(label="Your name", max_length=150)
+    email = forms.EmailField(
+        label="E-mail address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    workspace_name = forms.CharField(label="Business name", max_length=120)
+    time_zone = forms.ChoiceField(
+        label="Time zone", choices=time_zone_choices, initial="Europe/London"
+    )
+    currency = forms.ChoiceField(label="Currency", choices=currency_choices, initial="GBP")
+
+    field_order = [
+        "full_name",
+        "email",
+        "password1",
+        "password2",
+        "workspace_name",
+        "time_zone",
+        "currency",
+    ]
+
+    def clean_email(self) -> str:
+        email = normalize_email_address(self.cleaned_data["email"])
+        if User.objects.filter(email=email).exists():
+            raise forms.ValidationError(
+                "An account with this e-mail address already exists. Sign in instead, "
+                "or reset your password."
+            )
+        return email

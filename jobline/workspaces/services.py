@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from jobline.accounts.models import User, normalize_email_address
+from jobline.accounts.services import user_create
 from jobline.workspaces.models import (
     AuditLogEntry,
     Invitation,
@@ -78,6 +79,25 @@ def workspace_create(
     Membership.objects.create(workspace=workspace, user=owner, role=Role.ADMIN)
     audit_record(workspace=workspace, actor=owner, action="workspace.created", new=name)
     return workspace
+
+
+@transaction.atomic
+def user_sign_up(
+    *,
+    email: str,
+    full_name: str,
+    password: str,
+    workspace_name: str,
+    time_zone: str = "Europe/London",
+    currency: str = "GBP",
+    locale: str = "en-GB",
+) -> tuple[User, Workspace]:
+    """A new person and their business, with the person as its first Admin — or neither."""
+    user = user_create(email=email, full_name=full_name, password=password)
+    workspace = workspace_create(
+        name=workspace_name, owner=user, time_zone=time_zone, currency=currency, locale=locale
+    )
+    return user, workspace
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from jobline.workspaces import views
 app_name = "workspaces"
 
 urlpatterns = [
+    path("accounts/sign-up/", views.sign_up, name="signup"),
     path("workspaces/new/", views.workspace_create, name="create"),
     path("workspaces/switch/", views.workspace_switch, name="switch"),
     path("settings/", views.settings_general, name="settings_general"),

@@ -1,5 +1,4 @@
-"""Dashboard, workspace switching and creation, and Settings (General, Modules, Portal, Members,
-Audit log)."""
+"""Workspace switching and creation, and Settings (General, Modules, Portal, Members, Audit log)."""
 
 from __future__ import annotations
 
@@ -19,8 +18,6 @@ from django.views.decorators.http import require_POST
 from jobline.accounts.forms import InvitedSignUpForm
 from jobline.accounts.models import User
 from jobline.accounts.services import user_create
-from jobline.customers import selectors as customer_selectors
-from jobline.jobs import selectors as job_selectors
 from jobline.workspaces import selectors, services
 from jobline.workspaces.forms import (
     GeneralSettingsForm,
@@ -28,13 +25,14 @@ from jobline.workspaces.forms import (
     MemberRoleForm,
     ModulesForm,
     PortalSettingsForm,
+    SignUpForm,
     SwitchWorkspaceForm,
     WorkspaceCreateForm,
     initial_from,
 )
 from jobline.workspaces.middleware import SESSION_KEY
 from jobline.workspaces.models import Role
-from jobline.workspaces.permissions import admin_required, member_required
+from jobline.workspaces.permissions import admin_required
 
 
 def _render_form_page(
@@ -44,29 +42,32 @@ def _render_form_page(
     return render(request, template, context, status=400 if invalid else 200)
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect("accounts:login")
-    return redirect("dashboard")
-
-
-@member_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    workspace = request.workspace
-    job_counts = (
-        job_selectors.dashboard_counts(workspace=workspace, user_id=request.user.pk)
-        if workspace.module_jobs
-        else None
-    )
-    return render(
-        request,
-        "workspaces/dashboard.html",
-        {
-            "customer_count": customer_selectors.customers(workspace=workspace).count(),
-            "member_count": selectors.members(workspace=workspace).count(),
-            "job_counts": job_counts,
-        },
-    )
+def sign_up(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    form = SignUpForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user, workspace = services.user_sign_up(
+                email=data["email"],
+                full_name=data["full_name"],
+                password=data["password1"],
+                workspace_name=data["workspace_name"],
+                time_zone=data["time_zone"],
+                currency=data["currency"],
+            )
+        except ValidationError as error:
+            # E.g. the same e-mail signing up twice at once: the second loses the race here.
+            for field, messages_ in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages_)
+            return render(request, "workspaces/signup.html", {"form": form}, status=400)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session[SESSION_KEY] = workspace.pk
+        messages.success(request, f"Welcome to Jobline, {user.get_short_name()}.")
+        return redirect("dashboard")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "workspaces/signup.html", {"form": form}, status=status)
 
 
 @login_required

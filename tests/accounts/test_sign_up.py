@@ -10,12 +10,12 @@ from django.test import Client
 from django.urls import reverse
 
 from jobline import settings as project_settings
-from jobline.accounts import services
+from jobline.workspaces import services
 from jobline.accounts.models import User
 from jobline.workspaces.models import AuditLogEntry, Membership, Role, Workspace
 from tests.conftest import PASSWORD, Cast
 
-SIGN_UP = reverse("accounts:signup")
+SIGN_UP = reverse("workspaces:signup")
 SIGN_IN = reverse("accounts:login")
 DASHBOARD = reverse("dashboard")
 BUSINESS = "Falmouth Tiling Co"
