@@ -1,14 +1,22 @@
 """`python -m bench` (what `make bench` runs): for each backend, make sure its benchmark
-database exists and is migrated, generate the workspace once, time the pages, print tables.
+database exists and is migrated, generate the workspace once, time the pages in-process, print
+tables; then time the same scenarios over HTTP through gunicorn (bench/http_mode.py).
 
 Environment:
+  BENCH_MODE          both (default): in-process, then HTTP; inprocess; http
   BENCH_BACKENDS      postgres,sqlite (default) — which databases to measure, in order
-  BENCH_RUNS          timed requests per scenario (default 30), after BENCH_WARMUP (default 5)
+  BENCH_RUNS          timed requests per scenario (default 30), after BENCH_WARMUP (default 5;
+                      over HTTP BENCH_HTTP_WARMUP, default 10)
   BENCH_RESET=1       throw the benchmark databases away and generate them again
   BENCH_ONLY          board,column,list,search,job,move — a subset of the scenarios
-  BENCH_EXPLAIN=1     also print the plans of each scenario's slowest queries
+  BENCH_EXPLAIN=1     also print the plans of each scenario's slowest queries (in-process)
   BENCH_POSTGRES_URL  default postgres://postgres@127.0.0.1:5432/jobline_bench
   BENCH_SQLITE_PATH   default var/bench.sqlite3
+HTTP mode only:
+  BENCH_SIZES         demo,100k (default) — the demo workspace and/or the 100k one
+  BENCH_COMPARE       another checkout (e.g. /work/baseline) measured in the same sitting
+  BENCH_COMPARE_SUFFIX  its databases' suffix (default _base); BENCH_COMPARE_CHUNK (default 5)
+  BENCH_HTTP_WORKERS  gunicorn workers (default 2); BENCH_GUNICORN_ARGS: more of its options
 """
 
 from __future__ import annotations
@@ -191,7 +199,7 @@ def combined_table(reports: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def main_all() -> int:
+def main_inprocess() -> int:
     wanted = [
         b.strip()
         for b in os.environ.get("BENCH_BACKENDS", "postgres,sqlite").split(",")
@@ -228,6 +236,24 @@ def main_all() -> int:
     ]
     print("\nEvery target met." if not missed else f"\nTargets missed: {', '.join(missed)}")
     return 0 if len(reports) == len(wanted) else 1
+
+
+MODES = ("both", "inprocess", "http")
+
+
+def main_all() -> int:
+    mode = os.environ.get("BENCH_MODE", "both").strip().lower() or "both"
+    if mode not in MODES:
+        raise SystemExit(f"bench: unknown BENCH_MODE {mode!r}; use {', '.join(MODES)}")
+    status = 0
+    if mode in {"both", "inprocess"}:
+        status = main_inprocess()
+    if mode in {"both", "http"}:
+        from bench import http_mode
+
+        # After the in-process run, BENCH_RESET has already regenerated this checkout's data.
+        status = max(status, http_mode.main(reset_this=mode == "http"))
+    return status
 
 
 def main() -> int:
