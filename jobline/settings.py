@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "jobline.core",
     "jobline.accounts",
     "jobline.workspaces",
     "jobline.customers",
@@ -143,17 +144,36 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 
 # Failed sign-in throttling: counted in the database so every app server sees the same numbers.
+# Counted per account and network address together (a typo or a guesser pauses only that pair),
+# per network address (one address guessing many accounts), and per account from anywhere: that
+# bar is far higher, so nobody can lock a real person out, and even then an e-mailed sign-in
+# link still works. IPv6 addresses count per /64.
 SIGNIN_FAILURE_WINDOW_SECONDS = env_int("JOBLINE_SIGNIN_WINDOW_SECONDS", 15 * 60)
-SIGNIN_MAX_FAILURES_PER_ACCOUNT = env_int("JOBLINE_SIGNIN_MAX_PER_ACCOUNT", 5)
+SIGNIN_MAX_FAILURES_PER_PAIR = env_int("JOBLINE_SIGNIN_MAX_PER_PAIR", 5)
 SIGNIN_MAX_FAILURES_PER_ADDRESS = env_int("JOBLINE_SIGNIN_MAX_PER_ADDRESS", 20)
+SIGNIN_MAX_FAILURES_PER_ACCOUNT = env_int("JOBLINE_SIGNIN_MAX_PER_ACCOUNT", 100)
+
+# ModelBackend (first: it checks passwords and gives full sessions); the second only marks the
+# sessions that a customer-portal link opened, which reach the portal and nothing else.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "jobline.accounts.backends.PortalLinkBackend",
+]
+
+# One-time links sent by e-mail (staff and portal sign-in links, sign-up confirmations): how
+# long a sign-in link works, and how many links an address may be sent, and a network address
+# may ask for, in the window.
+SIGNIN_LINK_VALID_MINUTES = 30
+SIGNIN_LINKS_PER_EMAIL = env_int("JOBLINE_SIGNIN_LINKS_PER_EMAIL", 5)
+SIGNIN_LINKS_PER_ADDRESS = env_int("JOBLINE_SIGNIN_LINKS_PER_ADDRESS", 20)
+SIGNIN_LINK_WINDOW_SECONDS = 15 * 60
+SIGNUP_LINK_VALID_HOURS = 24
 
 INVITATION_VALID_DAYS = 7
 
-# Customer portal sign-in links: how long one works, and how many an address may ask for.
-PORTAL_LINK_VALID_MINUTES = 30
-PORTAL_LINKS_PER_EMAIL = env_int("JOBLINE_PORTAL_LINKS_PER_EMAIL", 5)
-PORTAL_LINKS_PER_ADDRESS = env_int("JOBLINE_PORTAL_LINKS_PER_ADDRESS", 20)
-PORTAL_LINK_WINDOW_SECONDS = 15 * 60
+# Django's admin site: off unless an operator switches it on. Its sign-in is the throttled
+# staff sign-in (jobline/accounts/admin.py), never Django's own form.
+JOBLINE_ADMIN = env_bool("JOBLINE_ADMIN", False)
 
 # Uploads: the largest file accepted, in bytes (default 25 MB).
 JOBLINE_MAX_UPLOAD_BYTES = env_int("JOBLINE_MAX_UPLOAD_MB", 25) * 1024 * 1024

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -8,11 +9,15 @@ urlpatterns = [
     path("dashboard/", home_views.dashboard, name="dashboard"),
     path("accounts/", include("jobline.accounts.urls")),
     path("", include("jobline.workspaces.urls")),
+    path("", include("jobline.portal.staff_urls")),
     path("customers/", include("jobline.customers.urls")),
     path("jobs/pipelines/", include("jobline.pipelines.urls")),
     path("jobs/files/", include("jobline.jobs.file_urls")),
     path("jobs/", include("jobline.jobs.urls")),
     path("user/", include("jobline.portal.urls")),
     path("notifications/", include("jobline.notifications.urls")),
-    path("admin/", admin.site.urls),
 ]
+if settings.JOBLINE_ADMIN:
+    # Off unless an operator switches it on; it signs in through the throttled staff sign-in
+    # page (jobline/accounts/admin.py).
+    urlpatterns.append(path("admin/", admin.site.urls))

@@ -1,4 +1,5 @@
-"""People who sign in: staff members (through memberships) and, later, portal customers."""
+"""People who sign in (staff through memberships, customers through the portal), how their
+attempts are counted, and the one-time links e-mailed to them."""
 
 from __future__ import annotations
 
@@ -72,20 +73,91 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
-class SignInAttempt(models.Model):
-    """One failed sign-in. Kept in the database so every app server counts the same failures."""
+class ThrottleBucket(models.Model):
+    """One thing whose attempts are counted: an account, a network address, or the pair of
+    both (sign-in failures), or an address e-mailed links (link and sign-up requests).
 
-    email = models.CharField(max_length=254)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    The row is what a counting request locks (SELECT ... FOR UPDATE), so the check and the
+    count of one attempt are a single step even with many app servers. Rows stay (one per key
+    ever seen, a few bytes each); their hits are pruned as the window passes.
+    """
+
+    key = models.CharField(max_length=400, unique=True)
+    scope = models.CharField(max_length=32)
+    # The account the key is about, when it is about one: a password reset clears by it.
+    email = models.CharField(max_length=254, blank=True)
+
+    class Meta:
+        indexes = [
+            # Serves clearing an account's sign-in failures (password reset).
+            models.Index(fields=["email", "scope"], name="throttle_bucket_email_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class ThrottleHit(models.Model):
+    """One attempt counted against a bucket. A sign-in reserves one before the password is
+    checked and gives it back when the password was right."""
+
+    bucket = models.ForeignKey(ThrottleBucket, on_delete=models.CASCADE, related_name="hits")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [
-            # Serves the per-account count: failures for this e-mail in the last window.
-            models.Index(fields=["email", "created_at"], name="signin_email_time_idx"),
-            # Serves the per-address count: failures from this IP in the last window.
-            models.Index(fields=["ip_address", "created_at"], name="signin_ip_time_idx"),
+            # Serves the count: a bucket's hits in the last window, newest first.
+            models.Index(fields=["bucket", "created_at"], name="throttle_hit_time_idx"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.email} from {self.ip_address} at {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.bucket_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SignInLinkScope(models.TextChoices):
+    # A staff link opens the whole account (it is asked for on the staff sign-in page).
+    STAFF = "staff", "Staff sign-in"
+    # A portal link opens the customer portal only: a business can have it sent to anyone.
+    PORTAL = "portal", "Customer portal only"
+
+
+class SignInLink(models.Model):
+    """A one-time sign-in link sent by e-mail (valid 30 minutes, single use).
+
+    Only the token's hash is stored: a leaked row cannot be turned into a working link.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=8, choices=SignInLinkScope.choices)
+    email = models.CharField(max_length=254)
+    token_hash = models.CharField(max_length=64, unique=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()} link for {self.email}"
+
+
+class SignUpRequest(models.Model):
+    """A sign-up waiting for its e-mail address to be confirmed by the link sent to it.
+
+    The page answers the same for every address, so what was typed waits here (the password
+    only as its hash) until the link proves the address. ``details`` is what the layer above
+    creates on confirmation (the business's name, time zone and currency); accounts never
+    reads it.
+    """
+
+    email = models.CharField(max_length=254)
+    full_name = models.CharField(max_length=150)
+    password_hash = models.CharField(max_length=128)
+    details = models.JSONField(default=dict)
+    token_hash = models.CharField(max_length=64, unique=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Sign-up for {self.email}"

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from jobline.accounts.forms import client_ip
+from jobline.accounts import selectors as account_selectors
+from jobline.accounts import services as account_services
+from jobline.accounts.forms import SignInLinkRequestForm, client_ip
+from jobline.accounts.models import SignInLinkScope
+from jobline.accounts.sessions import sign_in_portal
+from jobline.core.mail import MailNotSent
 from jobline.portal import sign_in as services
-from jobline.portal.forms import LinkRequestForm
 
 
+def _sign_in_page(
+    request: HttpRequest, form: SignInLinkRequestForm, *, status: int, link_error: str = ""
+) -> HttpResponse:
+    context = {"form": form, "link_error": link_error}
+    return render(request, "portal/sign_in.html", context, status=status)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     """Ask for a sign-in link. The answer is the same whether or not the address has access."""
-    form = LinkRequestForm(request.POST if request.method == "POST" else None)
+    form = SignInLinkRequestForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             services.signin_link_request(
@@ -25,36 +37,32 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                     reverse("portal:sign_in_link", args=[token])
                 ),
             )
-        except services.LinkThrottled as throttled:
+        except account_services.LinkThrottled as throttled:
             form.add_error(None, throttled.message)
-            return render(request, "portal/sign_in.html", {"form": form}, status=429)
+            response = _sign_in_page(request, form, status=429)
+            response["Retry-After"] = str(throttled.retry_after_seconds)
+            return response
+        except MailNotSent as not_sent:
+            form.add_error(None, not_sent)
+            return _sign_in_page(request, form, status=503)
         return render(request, "portal/link_sent.html", {"email": form.cleaned_data["email"]})
-    status = 400 if request.method == "POST" else 200
-    return render(request, "portal/sign_in.html", {"form": form}, status=status)
+    return _sign_in_page(request, form, status=400 if request.method == "POST" else 200)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign_in_link(request: HttpRequest, token: str) -> HttpResponse:
     """The link from the e-mail. A GET only shows a button: mail scanners that open links
-    must not use up the single use."""
+    must not use up the single use. The session it opens is for the portal only."""
+    unusable = account_services.LinkUnusable.message
     if request.method == "POST":
         try:
-            user = services.signin_link_use(token=token)
-        except services.LinkUnusable as unusable:
-            return render(
-                request,
-                "portal/sign_in.html",
-                {"form": LinkRequestForm(), "link_error": unusable.message},
-                status=410,
-            )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            user = account_services.signin_link_use(token=token, scope=SignInLinkScope.PORTAL)
+        except account_services.LinkUnusable:
+            return _sign_in_page(request, SignInLinkRequestForm(), status=410, link_error=unusable)
+        sign_in_portal(request, user)
         return redirect("portal:jobs")
-    if not services.signin_link_is_usable(token=token):
-        return render(
-            request,
-            "portal/sign_in.html",
-            {"form": LinkRequestForm(), "link_error": services.LinkUnusable.message},
-            status=410,
-        )
+    if not account_selectors.signin_link_is_usable(token=token, scope=SignInLinkScope.PORTAL):
+        return _sign_in_page(request, SignInLinkRequestForm(), status=410, link_error=unusable)
     return render(request, "portal/sign_in_confirm.html")
 
 

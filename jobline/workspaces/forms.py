@@ -6,9 +6,10 @@ from typing import Any
 
 from django import forms
 
-from jobline.accounts.forms import PasswordPairMixin
-from jobline.accounts.models import User, normalize_email_address
+from jobline.accounts.forms import PasswordPairMixin, email_field
+from jobline.accounts.models import normalize_email_address
 from jobline.workspaces.choices import currency_choices, locale_choices, time_zone_choices
+from jobline.workspaces.middleware import MAX_ID
 from jobline.workspaces.models import Role, Workspace
 
 
@@ -68,7 +69,7 @@ def initial_from(workspace: Workspace, form_class: type[forms.Form]) -> dict[str
 
 
 class InviteMemberForm(forms.Form):
-    email = forms.EmailField(label="E-mail address")
+    email = email_field()
     role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.STAFF)
 
 
@@ -77,14 +78,17 @@ class MemberRoleForm(forms.Form):
 
 
 class SwitchWorkspaceForm(forms.Form):
-    workspace_id = forms.IntegerField(min_value=1)
+    # Bounded to a 64-bit id: a longer number names no workspace and must not reach the
+    # database (SQLite raises OverflowError on it).
+    workspace_id = forms.IntegerField(min_value=1, max_value=MAX_ID)
 
 
 class SignUpForm(PasswordPairMixin):
+    """Sign-up answers the same for every address ("check your e-mail"), so nothing here
+    says whether the address already has an account."""
+
     full_name = forms.CharField(label="Your name", max_length=150)
-    email = forms.EmailField(
-        label="E-mail address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
-    )
+    email = email_field()
     workspace_name = forms.CharField(label="Business name", max_length=120)
     time_zone = forms.ChoiceField(
         label="Time zone", choices=time_zone_choices, initial="Europe/London"
@@ -102,10 +106,10 @@ class SignUpForm(PasswordPairMixin):
     ]
 
     def clean_email(self) -> str:
-        email = normalize_email_address(self.cleaned_data["email"])
-        if User.objects.filter(email=email).exists():
-            raise forms.ValidationError(
-                "An account with this e-mail address already exists. Sign in instead, "
-                "or reset your password."
-            )
-        return email
+        return normalize_email_address(self.cleaned_data["email"])
+
+    def clean_workspace_name(self) -> str:
+        name = self.cleaned_data["workspace_name"].strip()
+        if not name:
+            raise forms.ValidationError("Give the business a name.")
+        return name

@@ -11,9 +11,24 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from jobline.accounts.sessions import is_portal_only
+from jobline.workspaces import selectors
 from jobline.workspaces.models import Module, Role
 
 View = Callable[..., HttpResponse]
+
+
+def full_session_required(view: View) -> View:
+    """Signed in with a password, a staff link, or a sign-up or invitation link. A session
+    opened by a customer-portal link goes to the staff sign-in page, which says why."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated or is_portal_only(request):
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def member_required(view: View) -> View:
@@ -24,6 +39,12 @@ def member_required(view: View) -> View:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if getattr(request, "membership", None) is None:
+            if is_portal_only(request):
+                # A portal link never opens staff pages. Staff who came in by one are asked
+                # for their password; customers go back to their jobs.
+                if selectors.memberships_of(user=request.user).exists():
+                    return redirect_to_login(request.get_full_path())
+                return redirect("portal:jobs")
             # A customer's sign-in never reaches a staff page: it goes to their portal.
             if request.user.customer_profiles.exists():
                 return redirect("portal:jobs")

@@ -6,6 +6,7 @@ app_name = "workspaces"
 
 urlpatterns = [
     path("accounts/sign-up/", views.sign_up, name="signup"),
+    path("accounts/sign-up/confirm/<str:token>/", views.sign_up_confirm, name="signup_confirm"),
     path("workspaces/new/", views.workspace_create, name="create"),
     path("workspaces/switch/", views.workspace_switch, name="switch"),
     path("settings/", views.settings_general, name="settings_general"),

@@ -1,24 +1,26 @@
-"""Workspace switching and creation, and Settings (General, Modules, Portal, Members, Audit log)."""
+"""Sign-up, workspace switching and creation, invitations, and Settings (General, Modules,
+Portal, Members, Audit log)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from jobline.accounts.forms import InvitedSignUpForm
-from jobline.accounts.models import User
-from jobline.accounts.services import user_create
+from jobline.accounts import selectors as account_selectors
+from jobline.accounts.forms import InvitedSignUpForm, client_ip
+from jobline.accounts.services import LinkThrottled, LinkUnusable
+from jobline.accounts.sessions import is_fully_signed_in, sign_in_full
+from jobline.core.mail import MailNotSent
 from jobline.workspaces import selectors, services
+from jobline.workspaces import sign_up as sign_up_services
 from jobline.workspaces.forms import (
     GeneralSettingsForm,
     InviteMemberForm,
@@ -31,8 +33,15 @@ from jobline.workspaces.forms import (
     initial_from,
 )
 from jobline.workspaces.middleware import SESSION_KEY
-from jobline.workspaces.models import Role
-from jobline.workspaces.permissions import admin_required
+from jobline.workspaces.models import Membership, Role
+from jobline.workspaces.permissions import admin_required, full_session_required
+
+# Pages that show a form take GET and POST; any other method is answered 405.
+form_methods = require_http_methods(["GET", "HEAD", "POST"])
+read_methods = require_http_methods(["GET", "HEAD"])
+
+# Where each service's field name differs from the form's.
+SIGN_UP_FIELDS = {"name": "workspace_name"}
 
 
 def _render_form_page(
@@ -42,48 +51,105 @@ def _render_form_page(
     return render(request, template, context, status=400 if invalid else 200)
 
 
+def _add_errors(form: Any, error: ValidationError, renamed: dict[str, str] | None = None) -> None:
+    """A service's errors next to the form's fields (or above the form)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, field_errors in error.message_dict.items():
+        field = (renamed or {}).get(field, field)
+        form.add_error(field if field in form.fields else None, field_errors)
+
+
+@form_methods
 def sign_up(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
+    """The same answer for every address: "check your e-mail to finish"."""
+    if is_fully_signed_in(request):
         return redirect("dashboard")
     form = SignUpForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            user, workspace = services.user_sign_up(
-                email=data["email"],
-                full_name=data["full_name"],
-                password=data["password1"],
-                workspace_name=data["workspace_name"],
-                time_zone=data["time_zone"],
-                currency=data["currency"],
-            )
-        except ValidationError as error:
-            # E.g. the same e-mail signing up twice at once: the second loses the race here.
-            for field, messages_ in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, messages_)
-            return render(request, "workspaces/signup.html", {"form": form}, status=400)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        request.session[SESSION_KEY] = workspace.pk
-        messages.success(request, f"Welcome to Jobline, {user.get_short_name()}.")
-        return redirect("dashboard")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "workspaces/signup.html", {"form": form}, status=status)
+    if request.method != "POST" or not form.is_valid():
+        return _render_form_page(
+            request, "workspaces/signup.html", {"form": form}, invalid=request.method == "POST"
+        )
+    data = form.cleaned_data
+    try:
+        sign_up_services.sign_up_request(
+            email=data["email"],
+            full_name=data["full_name"],
+            password=data["password1"],
+            workspace_name=data["workspace_name"],
+            time_zone=data["time_zone"],
+            currency=data["currency"],
+            ip_address=client_ip(request),
+            build_confirm_url=lambda token: request.build_absolute_uri(
+                reverse("workspaces:signup_confirm", args=[token])
+            ),
+            sign_in_url=request.build_absolute_uri(reverse("accounts:login")),
+            password_reset_url=request.build_absolute_uri(reverse("accounts:password_reset")),
+        )
+    except LinkThrottled as throttled:
+        form.add_error(None, throttled.message)
+        response = render(request, "workspaces/signup.html", {"form": form}, status=429)
+        response["Retry-After"] = str(throttled.retry_after_seconds)
+        return response
+    except MailNotSent as not_sent:
+        form.add_error(None, not_sent)
+        return render(request, "workspaces/signup.html", {"form": form}, status=503)
+    except ValidationError as error:
+        _add_errors(form, error, SIGN_UP_FIELDS)
+        return render(request, "workspaces/signup.html", {"form": form}, status=400)
+    context = {
+        "email": data["email"],
+        "business": data["workspace_name"],
+        "hours": settings.SIGNUP_LINK_VALID_HOURS,
+    }
+    return render(request, "workspaces/signup_sent.html", context)
 
 
-@login_required
+@form_methods
+def sign_up_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the sign-up e-mail. A GET only shows a button (mail scanners open links);
+    the POST creates the business (and the account, for a new address) and signs in."""
+    pending = account_selectors.pending_sign_up(token=token)
+    if pending is None:
+        return render(request, "workspaces/signup_unusable.html", status=410)
+    if request.method != "POST":
+        return render(request, "workspaces/signup_confirm.html", {"sign_up": pending})
+    try:
+        user, workspace = sign_up_services.sign_up_confirm(token=token)
+    except LinkUnusable:
+        return render(request, "workspaces/signup_unusable.html", status=410)
+    except ValidationError as error:
+        return render(
+            request,
+            "workspaces/signup_confirm.html",
+            {"sign_up": pending, "errors": error.messages},
+            status=400,
+        )
+    sign_in_full(request, user)
+    request.session[SESSION_KEY] = workspace.pk
+    messages.success(request, f"Welcome to Jobline, {user.get_short_name()}.")
+    return redirect("dashboard")
+
+
+@form_methods
+@full_session_required
 def workspace_create(request: HttpRequest) -> HttpResponse:
-    """A signed-in person starts another business (or their first, after leaving one)."""
-    if request.membership is None and request.user.customer_profiles.exists():
-        return redirect("portal:jobs")  # customers do not get staff pages
+    """A signed-in person starts another business, their first after leaving one, or their own
+    next to being some business's customer."""
     form = WorkspaceCreateForm(
         request.POST if request.method == "POST" else None,
         initial={"time_zone": "Europe/London", "currency": "GBP", "locale": "en-GB"},
     )
     if request.method == "POST" and form.is_valid():
-        workspace = services.workspace_create(owner=request.user, **form.cleaned_data)
-        request.session[SESSION_KEY] = workspace.pk
-        messages.success(request, f"{workspace.name} is ready.")
-        return redirect("dashboard")
+        try:
+            workspace = services.workspace_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            request.session[SESSION_KEY] = workspace.pk
+            messages.success(request, f"{workspace.name} is ready.")
+            return redirect("dashboard")
     return _render_form_page(
         request,
         "workspaces/workspace_create.html",
@@ -92,12 +158,13 @@ def workspace_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
 @require_POST
+@full_session_required
 def workspace_switch(request: HttpRequest) -> HttpResponse:
     form = SwitchWorkspaceForm(request.POST)
     if not form.is_valid():
-        return redirect("dashboard")
+        # The switcher only posts the ids it lists: anything else names no workspace of yours.
+        raise Http404("No such workspace.")
     membership = selectors.membership_of_user_in(
         user=request.user, workspace_id=form.cleaned_data["workspace_id"]
     )
@@ -120,14 +187,14 @@ def _settings_form_view(
                 workspace=workspace, actor=request.user, changes=form.cleaned_data
             )
         except ValidationError as error:
-            for field, field_errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, field_errors)
+            _add_errors(form, error)
         else:
             messages.success(request, saved_message if entries else "Nothing changed.")
             return redirect(request.path)
     return _render_form_page(request, template, {"form": form}, invalid=request.method == "POST")
 
 
+@form_methods
 @admin_required
 def settings_general(request: HttpRequest) -> HttpResponse:
     return _settings_form_view(
@@ -138,6 +205,7 @@ def settings_general(request: HttpRequest) -> HttpResponse:
     )
 
 
+@form_methods
 @admin_required
 def settings_modules(request: HttpRequest) -> HttpResponse:
     return _settings_form_view(
@@ -148,6 +216,7 @@ def settings_modules(request: HttpRequest) -> HttpResponse:
     )
 
 
+@form_methods
 @admin_required
 def settings_portal(request: HttpRequest) -> HttpResponse:
     return _settings_form_view(
@@ -175,13 +244,14 @@ def _members_page(
     )
 
 
+@read_methods
 @admin_required
 def settings_members(request: HttpRequest) -> HttpResponse:
     return _members_page(request, InviteMemberForm())
 
 
-@admin_required
 @require_POST
+@admin_required
 def member_invite(request: HttpRequest) -> HttpResponse:
     form = InviteMemberForm(request.POST)
     if form.is_valid():
@@ -195,17 +265,19 @@ def member_invite(request: HttpRequest) -> HttpResponse:
                     reverse("workspaces:invitation_accept", args=[token])
                 ),
             )
+        except MailNotSent as not_sent:
+            form.add_error(None, not_sent)
+            return _members_page(request, form, status=503)
         except ValidationError as error:
-            for field, field_errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, field_errors)
+            _add_errors(form, error)
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("workspaces:settings_members")
     return _members_page(request, form, status=400)
 
 
-@admin_required
 @require_POST
+@admin_required
 def member_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
     membership = selectors.get_member(workspace=request.workspace, membership_id=membership_id)
     form = MemberRoleForm(request.POST)
@@ -223,8 +295,8 @@ def member_change_role(request: HttpRequest, membership_id: int) -> HttpResponse
     return redirect("workspaces:settings_members")
 
 
-@admin_required
 @require_POST
+@admin_required
 def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     membership = selectors.get_member(workspace=request.workspace, membership_id=membership_id)
     try:
@@ -239,8 +311,8 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     return redirect("workspaces:settings_members")
 
 
-@admin_required
 @require_POST
+@admin_required
 def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     invitation = selectors.get_pending_invitation(
         workspace=request.workspace, invitation_id=invitation_id
@@ -250,6 +322,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     return redirect("workspaces:settings_members")
 
 
+@read_methods
 @admin_required
 def settings_audit_log(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.audit_log(workspace=request.workspace), 50).get_page(
@@ -258,49 +331,65 @@ def settings_audit_log(request: HttpRequest) -> HttpResponse:
     return render(request, "workspaces/settings_audit.html", {"page": page})
 
 
+@form_methods
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """The link from the invitation e-mail. New people create their account here."""
+    """The link from the invitation e-mail. Signed-in people accept with a button; new people
+    create their account here, and so do people whose account has no password yet (made when
+    a business invited the address to its portal): the link proves the address."""
     try:
-        invitation = services.invitation_for_token(token)
+        invitation = services.invitation_for_token(token=token)
     except services.InvitationUnusable as error:
-        return render(
-            request, "workspaces/invitation_unusable.html", {"reason": str(error)}, status=404
-        )
+        return _invitation_unusable(request, error)
 
-    if request.user.is_authenticated:
+    if is_fully_signed_in(request):
         if request.method == "POST":
             try:
                 membership = services.invitation_accept(token=token, user=request.user)
             except services.InvitationUnusable as error:
                 messages.error(request, str(error))
                 return redirect("dashboard")
-            request.session[SESSION_KEY] = membership.workspace_id
-            messages.success(request, f"Welcome to {membership.workspace.name}.")
-            return redirect("dashboard")
+            return _joined(request, membership)
         return render(request, "workspaces/invitation_accept.html", {"invitation": invitation})
 
-    if User.objects.filter(email=invitation.email).exists():
+    existing = account_selectors.user_by_email(email=invitation.email)
+    if existing is not None and existing.has_usable_password():
         messages.info(request, f"Sign in as {invitation.email} to accept the invitation.")
         return redirect(f"{reverse('accounts:login')}?next={request.path}")
 
     form = InvitedSignUpForm(
-        request.POST if request.method == "POST" else None, email=invitation.email
+        request.POST if request.method == "POST" else None,
+        email=invitation.email,
+        initial={"full_name": existing.full_name if existing is not None else ""},
     )
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            user = user_create(
-                email=invitation.email,
+        try:
+            user, membership = services.invitation_sign_up(
+                token=token,
                 full_name=form.cleaned_data["full_name"],
                 password=form.cleaned_data["password1"],
             )
-            membership = services.invitation_accept(token=token, user=user)
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        request.session[SESSION_KEY] = membership.workspace_id
-        messages.success(request, f"Welcome to {membership.workspace.name}.")
-        return redirect("dashboard")
+        except services.InvitationUnusable as error:
+            return _invitation_unusable(request, error)
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            sign_in_full(request, user)
+            return _joined(request, membership)
     return _render_form_page(
         request,
         "workspaces/invitation_signup.html",
-        {"invitation": invitation, "form": form},
+        {"invitation": invitation, "form": form, "existing": existing},
         invalid=request.method == "POST",
     )
+
+
+def _invitation_unusable(request: HttpRequest, error: Exception) -> HttpResponse:
+    return render(
+        request, "workspaces/invitation_unusable.html", {"reason": str(error)}, status=404
+    )
+
+
+def _joined(request: HttpRequest, membership: Membership) -> HttpResponse:
+    request.session[SESSION_KEY] = membership.workspace_id
+    messages.success(request, f"Welcome to {membership.workspace.name}.")
+    return redirect("dashboard")

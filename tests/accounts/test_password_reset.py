@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from django.conf import settings
 from django.core import mail
 from django.test import Client
@@ -173,12 +174,25 @@ def test_inactive_account_gets_no_reset_mail(
     assert mailoutbox == []
 
 
-def test_reset_password_lifts_the_account_sign_in_lock(
+def test_an_overlong_new_password_is_refused_and_the_old_one_still_works(
     cast: Cast, mailoutbox: list[mail.EmailMessage]
 ) -> None:
-    """The lock-out message says "or reset your password": doing so must let the person in."""
+    client = Client()
+    request_reset(client, cast.staff.email)
+
+    response = open_link_and_set(client, reset_link(mailoutbox[0]), "Long-pass-" * 500)
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["new_password1"]
+    assert signs_in(cast.staff.email, PASSWORD)
+
+
+def test_reset_password_lifts_the_sign_in_pause(
+    cast: Cast, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    """The pause message says "or reset your password": doing so must let the person in."""
     guesser = Client()
-    for _ in range(settings.SIGNIN_MAX_FAILURES_PER_ACCOUNT):
+    for _ in range(settings.SIGNIN_MAX_FAILURES_PER_PAIR):
         guesser.post(SIGN_IN, {"username": cast.staff.email, "password": "wrong-guess"})
     locked = Client().post(SIGN_IN, {"username": cast.staff.email, "password": PASSWORD})
     assert locked.status_code == 429
@@ -191,3 +205,34 @@ def test_reset_password_lifts_the_account_sign_in_lock(
 
     assert response.status_code == 302, "still locked out after resetting the password"
     assert response.url == DASHBOARD
+
+
+def test_reset_password_lifts_the_account_wide_pause(
+    cast: Cast, mailoutbox: list[mail.EmailMessage], settings: Any
+) -> None:
+    settings.SIGNIN_MAX_FAILURES_PER_ACCOUNT = 3
+    for number in range(3):
+        Client().post(
+            SIGN_IN,
+            {"username": cast.staff.email, "password": "wrong-guess"},
+            REMOTE_ADDR=f"192.0.2.{number + 1}",
+        )
+    paused = Client().post(SIGN_IN, {"username": cast.staff.email, "password": PASSWORD})
+    assert paused.status_code == 429
+
+    client = Client()
+    request_reset(client, cast.staff.email)
+    open_link_and_set(client, reset_link(mailoutbox[0]), NEW_PASSWORD)
+    response = Client().post(SIGN_IN, {"username": cast.staff.email, "password": NEW_PASSWORD})
+
+    assert response.status_code == 302
+    assert response.url == DASHBOARD
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_reset_pages_answer_405_to_other_methods(
+    cast: Cast, method: str, mailoutbox: list[mail.EmailMessage]
+) -> None:
+    for url in (RESET, RESET_SENT, RESET_COMPLETE):
+        assert getattr(Client(), method)(url).status_code == 405
+    assert mailoutbox == []

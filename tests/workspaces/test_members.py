@@ -7,10 +7,11 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.test import Client, TestCase
+from django.test import Client
 from django.utils import timezone
 
-from jobline.accounts.models import User
+from jobline.accounts.models import SignInLinkScope, User
+from jobline.accounts.services import signin_link_create
 from jobline.workspaces.models import AuditLogEntry, Invitation, Membership, Role
 from tests.conftest import PASSWORD, Cast, client_for, make_user
 
@@ -19,9 +20,8 @@ NEW_PASSWORD = "a-fresh-long-passphrase"
 
 def invite(client: Client, email: str, role: str = "staff") -> str:
     """Send an invitation through the members page; return the link from the e-mail."""
-    # The e-mail leaves after the transaction commits.
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        response = client.post("/settings/members/invite/", {"email": email, "role": role})
+    # The e-mail leaves inside the invitation's transaction: no commit hook to run.
+    response = client.post("/settings/members/invite/", {"email": email, "role": role})
     assert response.status_code == 302, response.content
     match = re.search(r"https?://\S+/invitations/\S+/", mail.outbox[-1].body)
     assert match, mail.outbox[-1].body
@@ -93,6 +93,85 @@ def test_existing_account_signs_in_then_accepts(cast: Cast, as_admin: Client) ->
     assert Membership.objects.get(user=cast.outsider, workspace=cast.workspace).role == "staff"
     # They keep their own workspace too.
     assert Membership.objects.filter(user=cast.outsider).count() == 2
+
+
+def test_a_portal_customer_without_a_password_joins_by_choosing_one(
+    cast: Cast, as_admin: Client
+) -> None:
+    """Any business can make an address its portal customer (an account without a usable
+    password); that must not stop the address from joining a team. The link proves it."""
+    customer_account = User.objects.create_user("nia@example.com", None, full_name="Nia Newbie")
+    link = invite(as_admin, "nia@example.com", role="staff")
+    visitor = Client()
+
+    page = visitor.get(link)
+    response = visitor.post(
+        link, {"full_name": "Nia Penrose", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    )
+
+    assert page.status_code == 200
+    assert b"has no password yet" in page.content
+    assert b'value="Nia Newbie"' in page.content
+    assert response.status_code == 302
+    customer_account.refresh_from_db()
+    assert customer_account.check_password(NEW_PASSWORD)
+    assert customer_account.full_name == "Nia Penrose"
+    assert User.objects.filter(email="nia@example.com").count() == 1
+    assert Membership.objects.get(user=customer_account).workspace == cast.workspace
+    assert b"Harbour Renovations" in visitor.get("/dashboard/").content
+
+
+def test_a_weak_password_when_joining_is_refused_and_nothing_changes(
+    cast: Cast, as_admin: Client
+) -> None:
+    link = invite(as_admin, "weak@example.com")
+
+    response = Client().post(
+        link, {"full_name": "Wes Weak", "password1": "12345678", "password2": "12345678"}
+    )
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["password1"]
+    assert b'value="Wes Weak"' in response.content
+    assert not User.objects.filter(email="weak@example.com").exists()
+    assert Client().get(link).status_code == 200  # the invitation is still usable
+
+
+def test_a_portal_only_session_of_the_invitee_is_asked_for_the_password(
+    cast: Cast, as_admin: Client
+) -> None:
+    link = invite(as_admin, cast.outsider.email)
+    visitor = Client()
+    token = signin_link_create(user=cast.outsider, scope=SignInLinkScope.PORTAL)
+    assert visitor.post(f"/user/sign-in/{token}/").status_code == 302
+
+    response = visitor.post(link)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/sign-in/")
+    assert not Membership.objects.filter(user=cast.outsider, workspace=cast.workspace).exists()
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_invitation_and_member_pages_answer_405_to_other_methods(
+    cast: Cast, as_admin: Client, method: str
+) -> None:
+    link = invite(as_admin, "methods@example.com")
+    staff_membership = cast.membership(cast.staff)
+    invitation = Invitation.objects.get(email="methods@example.com")
+
+    for url in (
+        link,
+        "/settings/members/",
+        "/settings/members/invite/",
+        f"/settings/members/{staff_membership.pk}/role/",
+        f"/settings/members/{staff_membership.pk}/remove/",
+        f"/settings/invitations/{invitation.pk}/revoke/",
+    ):
+        assert getattr(as_admin, method)(url).status_code == 405, url
+    staff_membership.refresh_from_db()
+    assert staff_membership.removed_at is None
+    assert Client().get(link).status_code == 200
 
 
 def test_invitation_cannot_be_accepted_by_another_account(cast: Cast, as_admin: Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from jobline.customers.models import Customer
@@ -43,3 +44,52 @@ def test_a_removed_membership_cannot_be_switched_into(cast: Cast, as_admin: Clie
 
 def test_switch_is_post_only(cast: Cast, as_admin: Client) -> None:
     assert as_admin.get("/workspaces/switch/").status_code == 405
+
+
+HUGE_ID = "1" * 30
+
+
+@pytest.mark.parametrize("value", [HUGE_ID, str(2**63), "0", "-1", "abc", "1e3"])
+def test_a_workspace_id_that_names_no_workspace_in_the_switcher_is_a_404(
+    cast: Cast, as_staff: Client, value: str
+) -> None:
+    response = as_staff.post("/workspaces/switch/", {"workspace_id": value})
+
+    assert response.status_code == 404
+    assert "Priya Natarajan" in as_staff.get("/customers/").content.decode()
+
+
+# Fullwidth digits: str.isdigit() accepts them and int() reads them.
+FULLWIDTH_12 = "\uff11\uff12"
+
+
+@pytest.mark.parametrize("value", [HUGE_ID, str(2**63), "0", "abc", FULLWIDTH_12])
+def test_a_workspace_id_in_the_address_that_names_no_workspace_is_a_404(
+    cast: Cast, as_staff: Client, value: str
+) -> None:
+    response = as_staff.get(f"/customers/?workspace={value}")
+
+    assert response.status_code == 404
+    assert "Priya Natarajan" not in response.content.decode()
+    # The session's workspace is untouched.
+    assert "Priya Natarajan" in as_staff.get("/customers/").content.decode()
+
+
+def test_a_workspace_named_in_the_address_is_opened(cast: Cast) -> None:
+    Membership.objects.create(workspace=cast.other_workspace, user=cast.staff, role=Role.STAFF)
+    Customer.objects.create(workspace=cast.other_workspace, name="Elsewhere Client")
+    client = client_for(cast.staff)
+
+    response = client.get(f"/customers/?workspace={cast.other_workspace.pk}")
+
+    assert response.status_code == 200
+    assert "Elsewhere Client" in response.content.decode()
+    assert "Priya Natarajan" not in response.content.decode()
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_switch_and_create_answer_405_to_other_methods(
+    cast: Cast, as_admin: Client, method: str
+) -> None:
+    for url in ("/workspaces/switch/", "/workspaces/new/"):
+        assert getattr(as_admin, method)(url).status_code == 405
