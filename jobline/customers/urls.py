@@ -16,6 +16,5 @@ urlpatterns = [
         name="notifications",
     ),
     path("<int:customer_id>/archive/", views.customer_archive, name="archive"),
-    path("<int:customer_id>/invite/", views.customer_invite_portal, name="invite_portal"),
     path("<int:customer_id>/restore/", views.customer_restore, name="restore"),
 ]

@@ -7,13 +7,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from jobline.core.exports import csv_download
 from jobline.customers import selectors, services
 from jobline.customers.forms import CustomerFilterForm, CustomerForm, CustomerNotificationsForm
-from jobline.portal import services as portal_services
 from jobline.workspaces.permissions import member_required
 
 PAGE_SIZE = 25
@@ -104,26 +102,6 @@ def customer_notifications(request: HttpRequest, customer_id: int) -> HttpRespon
         notify_on_replies=form.cleaned_data.get("notify_on_replies", False),
     )
     messages.success(request, "Notification preferences saved.")
-    return redirect("customers:detail", customer_id=customer.pk)
-
-
-@member_required
-@require_POST
-def customer_invite_portal(request: HttpRequest, customer_id: int) -> HttpResponse:
-    """ "Invite to portal": the customer gets a sign-in link by e-mail."""
-    customer = selectors.get_customer(workspace=request.workspace, customer_id=customer_id)
-    try:
-        portal_services.customer_invite(
-            customer=customer,
-            actor=request.user,
-            build_url=lambda token: request.build_absolute_uri(
-                reverse("portal:sign_in_link", args=[token])
-            ),
-        )
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"Sign-in link sent to {customer.email}.")
     return redirect("customers:detail", customer_id=customer.pk)
 
 

@@ -18,7 +18,7 @@ from jobline.customers.models import Customer
 from jobline.jobs import services
 from jobline.jobs.models import Job, Visibility
 from jobline.jobs.requests import request_create
-from jobline.jobs.uploads import attachments_add
+from jobline.jobs.uploads import attachments_add_stored, files_stored
 from jobline.pipelines.blueprints import BLUEPRINTS
 from jobline.pipelines.models import FieldType, Pipeline, Stage, StageField
 from jobline.pipelines.services import pipeline_create_from_blueprint
@@ -126,9 +126,15 @@ def _fill(job: Job, stage: Stage, actor: User, rng: random.Random, at: dt.dateti
     values = {f.pk: _value_for(f, rng) for f in fields}
     values = {k: v for k, v in values.items() if v is not None}
     if values:
-        services.form_save(
+        services.form_save_stored.step(
             job=job, stage=stage, values=values, actor=actor, expected_version=None, at=at
         )
+
+
+def _message(job: Job, body: str, visibility: Visibility, actor: User, at: dt.datetime) -> None:
+    services.message_post_stored.step(
+        job=job, body=body, visibility=visibility, stored=(), actor=actor, at=at
+    )
 
 
 BLUEPRINT_NAMES = {blueprint.key: blueprint.name for blueprint in BLUEPRINTS}
@@ -152,30 +158,28 @@ def _portal_jobs(
         pipeline = Pipeline.objects.get(workspace=workspace, name=BLUEPRINT_NAMES[key])
         stages = list(pipeline.stages.filter(deleted_at__isnull=True).order_by("position"))
         moment = now - dt.timedelta(days=12)
-        job = services.job_create(
+        job = services.job_create.step(
             workspace=workspace, pipeline=pipeline, title=title, actor=owner, owner=owner,
             customer=customer, due_date=timezone.localdate() + dt.timedelta(days=21), at=moment,
         )  # fmt: skip
         for stage in stages[1:]:
             moment += dt.timedelta(days=2)
             _fill(job, job.stage, owner, rng, moment)
-            services.job_move(job=job, stage=stage, actor=owner, expected_version=None, at=moment)
+            job = services.job_move.step(
+                job=job, stage=stage, actor=owner, expected_version=None, at=moment
+            )
             if stage.name == stage_name:
                 break
-        services.message_add(
-            job=job, body="Thanks for choosing us — we'll keep you posted here.",
-            visibility=Visibility.CUSTOMER, actor=owner, at=moment + dt.timedelta(hours=1),
-        )  # fmt: skip
+        _message(job, "Thanks for choosing us — we'll keep you posted here.",
+                 Visibility.CUSTOMER, owner, moment + dt.timedelta(hours=1))  # fmt: skip
         if key == "renovation":
-            request_create(
+            request_create.step(
                 job=job, title="Photo of the kitchen wall", actor=owner,
                 description="A photo of the wall where the units go, with a tape measure.",
                 due_date=timezone.localdate() + dt.timedelta(days=5),
             )  # fmt: skip
-        services.message_add(
-            job=job, body="Customer is happy to be contacted by text.",
-            visibility=Visibility.INTERNAL, actor=owner, at=moment + dt.timedelta(hours=2),
-        )  # fmt: skip
+        _message(job, "Customer is happy to be contacted by text.", Visibility.INTERNAL, owner,
+                 moment + dt.timedelta(hours=2))  # fmt: skip
         created += 1
     return created
 
@@ -195,7 +199,7 @@ def add_demo_jobs(*, workspace: Workspace, staff: Sequence[User], seed: int = 7)
     for blueprint in BLUEPRINTS:
         pipeline = Pipeline.objects.filter(workspace=workspace, name=blueprint.name).first()
         if pipeline is None:
-            pipeline = pipeline_create_from_blueprint(
+            pipeline = pipeline_create_from_blueprint.step(
                 workspace=workspace, blueprint_key=blueprint.key, actor=staff[0]
             )
         stages = list(pipeline.stages.filter(deleted_at__isnull=True).order_by("position"))
@@ -206,7 +210,7 @@ def add_demo_jobs(*, workspace: Workspace, staff: Sequence[User], seed: int = 7)
             due = None
             if index % 4 != 3:
                 due = timezone.localdate() + dt.timedelta(days=rng.randrange(-12, 40))
-            job = services.job_create(
+            job = services.job_create.step(
                 workspace=workspace,
                 pipeline=pipeline,
                 title=title,
@@ -235,31 +239,29 @@ def add_demo_jobs(*, workspace: Workspace, staff: Sequence[User], seed: int = 7)
                 if moment > now:
                     moment = now - dt.timedelta(minutes=rng.randrange(5, 300))
                 _fill(job, current, owner, rng, moment)
-                services.job_move(
+                job = services.job_move.step(
                     job=job, stage=next_stage, actor=owner, expected_version=None, at=moment
                 )
                 current = next_stage
                 if rng.random() < 0.35:
-                    services.message_add(
-                        job=job, body=rng.choice(NOTES), visibility=Visibility.INTERNAL,
-                        actor=owner, at=moment + dt.timedelta(minutes=20),
-                    )  # fmt: skip
+                    _message(job, rng.choice(NOTES), Visibility.INTERNAL, owner,
+                             moment + dt.timedelta(minutes=20))  # fmt: skip
                 if rng.random() < 0.3:
-                    services.message_add(
-                        job=job, body=rng.choice(REPLIES), visibility=Visibility.CUSTOMER,
-                        actor=owner, at=moment + dt.timedelta(minutes=45),
-                    )  # fmt: skip
+                    _message(job, rng.choice(REPLIES), Visibility.CUSTOMER, owner,
+                             moment + dt.timedelta(minutes=45))  # fmt: skip
                 if next_stage == target:
                     break
             # A few jobs carry photos: the first two of the renovation and repair pipelines.
             if index < 2 and blueprint.key in PHOTO_SETS:
                 photos = [_demo_photo(*spec) for spec in PHOTO_SETS[blueprint.key]]
-                attachments_add(
-                    job=job,
-                    uploads=photos,
-                    visibility=Visibility.CUSTOMER if index == 0 else Visibility.INTERNAL,
-                    actor=owner,
-                )
+                # Stored first, inside the demo's one transaction: a failed demo deletes them.
+                with files_stored(photos) as stored:
+                    attachments_add_stored.step(
+                        job=job,
+                        stored=stored.get(),
+                        visibility=Visibility.CUSTOMER if index == 0 else Visibility.INTERNAL,
+                        actor=owner,
+                    )
     portal_customer = Customer.objects.filter(
         workspace=workspace, portal_user__isnull=False
     ).first()

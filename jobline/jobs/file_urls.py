@@ -2,11 +2,11 @@
 
 from django.urls import path
 
-from jobline.jobs import file_views
+from jobline.jobs.views import files
 
 app_name = "job_files"
 
 urlpatterns = [
-    path("<int:attachment_id>/", file_views.attachment_download, name="download"),
-    path("<int:attachment_id>/thumb/", file_views.attachment_thumbnail, name="thumbnail"),
+    path("<int:attachment_id>/", files.attachment_download, name="download"),
+    path("<int:attachment_id>/thumb/", files.attachment_thumbnail, name="thumbnail"),
 ]

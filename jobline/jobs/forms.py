@@ -11,10 +11,12 @@ from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.html import conditional_escape
 
+from jobline.core.one_time import OneTimeTokenField
 from jobline.customers.models import Customer
-from jobline.jobs.models import Visibility
+from jobline.jobs.choices import Visibility
 from jobline.jobs.selectors import SORT_CHOICES, owners
-from jobline.jobs.services import condition_holds
+from jobline.jobs.services import MESSAGE_MAX_CHARS
+from jobline.jobs.stage_forms import condition_holds
 from jobline.pipelines.models import FieldType, Pipeline, Stage, StageField
 from jobline.workspaces.models import Workspace
 
@@ -160,6 +162,7 @@ def _owner_choices(workspace: Workspace) -> list[tuple[str, str]]:
 
 
 class JobCreateForm(forms.Form):
+    one_time_token = OneTimeTokenField()
     title = forms.CharField(max_length=200)
     pipeline = forms.ModelChoiceField(queryset=Pipeline.objects.none(), empty_label=None)
     stage = forms.ModelChoiceField(
@@ -316,14 +319,28 @@ class MultipleFileField(forms.FileField):
 
     def clean(self, data: Any, initial: Any = None) -> Any:
         if isinstance(data, list | tuple):
+            if not data:
+                # An empty list passed Django's own required check: "Add files" with no file
+                # must not answer success.
+                if self.required:
+                    raise forms.ValidationError(self.error_messages["required"], code="required")
+                return []
             return [super(MultipleFileField, self).clean(d, initial) for d in data]
         return super().clean(data, initial)
 
 
 class ComposerForm(forms.Form):
     default_renderer = QUICK_WIDGETS  # on every job page
+    one_time_token = OneTimeTokenField()
     body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 4}), label="Message", required=False
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="Message",
+        required=False,
+        max_length=MESSAGE_MAX_CHARS,
+        error_messages={
+            "max_length": "A message can be at most %(limit_value)s characters; "
+            "this one has %(show_value)s."
+        },
     )
     files = MultipleFileField(required=False, label="Attach files")
     visibility = forms.ChoiceField(
@@ -345,7 +362,9 @@ class ComposerForm(forms.Form):
 
 class FileUploadForm(forms.Form):
     default_renderer = QUICK_WIDGETS  # on every job page
-    files = MultipleFileField(label="Files")
+    files = MultipleFileField(
+        label="Files", error_messages={"required": "Choose at least one file."}
+    )
     visibility = forms.ChoiceField(
         choices=[(Visibility.INTERNAL, "Internal"), (Visibility.CUSTOMER, "Visible to customer")],
         initial=Visibility.INTERNAL,
@@ -355,9 +374,13 @@ class FileUploadForm(forms.Form):
 
 class DocumentRequestForm(forms.Form):
     default_renderer = QUICK_WIDGETS  # on every job page
+    one_time_token = OneTimeTokenField()
     title = forms.CharField(max_length=160, label="Document", help_text="E.g. “Photo ID”.")
     description = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="What you need"
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="What you need",
+        max_length=2000,
     )
     due_date = forms.DateField(required=False, widget=DateInput(), label="Needed by")
 

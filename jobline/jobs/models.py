@@ -1,20 +1,27 @@
-"""Jobs, their activity feed, messages (notes and replies), files and stage-form values."""
+"""Jobs, their activity feed, messages (notes and replies), files, stage-form values, document
+requests and followers.
+
+Who may see which row is decided here, once per model, by a ``visible_to(viewer)`` query
+method (viewers: jobline.workspaces.viewers). Members see everything of their workspace
+(amounts only if their role allows); customers, and members previewing as one, see only what
+was made visible to the customer. Every page, e-mail and export reads through these methods.
+"""
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from jobline.customers.models import Customer
+from jobline.jobs import activity
+from jobline.jobs.choices import CUSTOMER_KINDS, ActivityKind, ActorKind, Visibility
 from jobline.pipelines.models import Pipeline, Stage, StageField
-from jobline.workspaces.models import Workspace
-
-
-class Visibility(models.TextChoices):
-    INTERNAL = "internal", "Internal"
-    CUSTOMER = "customer", "Visible"
+from jobline.workspaces.models import Workspace, portal_shows_jobs_q
+from jobline.workspaces.viewers import Viewer
 
 
 class JobNumberSequence(models.Model):
@@ -29,13 +36,37 @@ class JobNumberSequence(models.Model):
         return f"{self.workspace}: next J-{self.next_number}"
 
 
+class JobQuerySet(models.QuerySet["Job"]):
+    def visible_to(self, viewer: Viewer | None) -> JobQuerySet:
+        """Members: their workspace's jobs. Customers (and previews): the jobs of that one
+        customer profile."""
+        if viewer is None:
+            return self.none()
+        mine = self.filter(workspace_id=viewer.workspace_id)
+        return mine.filter(customer_id=viewer.customer_id) if viewer.sees_as_customer else mine
+
+    def in_portal_of(self, user: object) -> JobQuerySet:
+        """The jobs a signed-in person follows in the portal: those of every customer profile
+        they sign in as, in workspaces whose portal shows jobs; archived jobs and archived
+        profiles are not shown."""
+        if not getattr(user, "is_authenticated", False):
+            return self.none()
+        return self.filter(
+            portal_shows_jobs_q("workspace__"),
+            customer__portal_user=user,
+            customer__archived_at__isnull=True,
+            archived_at__isnull=True,
+        )
+
+
 class Job(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="jobs")
     number = models.PositiveIntegerField()
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="jobs")
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="jobs")
-    # The last stage the customer was allowed to see the job enter (internal stages are
-    # skipped): the portal shows this one while the job sits in an internal stage.
+    # The last customer-visible stage the job entered (internal stages are skipped): what
+    # the customer reads as its status, and how far they have seen it go. Kept by every
+    # move, and set again from the feed when a stage's visibility is switched.
     customer_stage = models.ForeignKey(
         Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -66,6 +97,8 @@ class Job(models.Model):
     )
     # Number, title, customer name and notes in one column: the list's text search reads it.
     search_text = models.TextField(blank=True, default="")
+
+    objects = JobQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -133,46 +166,39 @@ class Job(models.Model):
         )
 
 
-class ActivityKind(models.TextChoices):
-    CREATED = "created", "Created"
-    STATUS_CHANGED = "status_changed", "Status changed"
-    OWNER_CHANGED = "owner_changed", "Owner changed"
-    DUE_DATE_CHANGED = "due_date_changed", "Due date changed"
-    TITLE_CHANGED = "title_changed", "Title changed"
-    CUSTOMER_CHANGED = "customer_changed", "Customer changed"
-    NOTE = "note", "Internal note"
-    REPLY = "reply", "Reply to customer"
-    REPLY_VISIBILITY_CHANGED = "reply_visibility_changed", "Reply visibility changed"
-    FILE_ADDED = "file_added", "File added"
-    FILE_VISIBILITY_CHANGED = "file_visibility_changed", "File visibility changed"
-    FORM_SAVED = "form_saved", "Form saved"
-    ARCHIVED = "archived", "Archived"
-    RESTORED = "restored", "Restored"
-    COPIED = "copied", "Copied"
-    REQUEST_CREATED = "request_created", "Document requested"
-    REQUEST_FULFILLED = "request_fulfilled", "Document received"
-    REQUEST_REOPENED = "request_reopened", "Document request reopened"
+def _of_job(queryset: models.QuerySet, viewer: Viewer, job: Job | None) -> models.QuerySet:
+    """Rows of one job the viewer may open (checked on the job in hand, no join), or of every
+    job of the viewer's workspace — and, for a customer, of their own jobs only."""
+    if job is not None:
+        if job.workspace_id != viewer.workspace_id or (
+            viewer.sees_as_customer and job.customer_id != viewer.customer_id
+        ):
+            return queryset.none()
+        return queryset.filter(job=job)
+    mine = queryset.filter(job__workspace_id=viewer.workspace_id)
+    return mine.filter(job__customer_id=viewer.customer_id) if viewer.sees_as_customer else mine
 
 
-# The feed's type filter groups kinds the way people think of them.
-FEED_TYPE_GROUPS: dict[str, tuple[str, ...]] = {
-    "status": (ActivityKind.STATUS_CHANGED, ActivityKind.CREATED, ActivityKind.ARCHIVED,
-               ActivityKind.RESTORED, ActivityKind.COPIED),
-    "notes": (ActivityKind.NOTE,),
-    "replies": (ActivityKind.REPLY, ActivityKind.REPLY_VISIBILITY_CHANGED),
-    "files": (ActivityKind.FILE_ADDED, ActivityKind.FILE_VISIBILITY_CHANGED),
-    "forms": (ActivityKind.FORM_SAVED,),
-    "requests": (ActivityKind.REQUEST_CREATED, ActivityKind.REQUEST_FULFILLED,
-                 ActivityKind.REQUEST_REOPENED),
-    "details": (ActivityKind.OWNER_CHANGED, ActivityKind.DUE_DATE_CHANGED,
-                ActivityKind.TITLE_CHANGED, ActivityKind.CUSTOMER_CHANGED),
-}  # fmt: skip
+def _customer_message_q(prefix: str = "") -> Q:
+    return Q(**{f"{prefix}visibility": Visibility.CUSTOMER})
 
 
-class ActorKind(models.TextChoices):
-    STAFF = "staff", "Staff"
-    CUSTOMER = "customer", "Customer"
-    SYSTEM = "system", "System"
+def _customer_attachment_q(prefix: str = "") -> Q:
+    """A file the customer sees: shared with them, and not attached to a message they do not
+    see (a reply made internal takes its files with it)."""
+    return Q(**{f"{prefix}visibility": Visibility.CUSTOMER}) & (
+        Q(**{f"{prefix}message__isnull": True})
+        | Q(**{f"{prefix}message__visibility": Visibility.CUSTOMER})
+    )
+
+
+class MessageQuerySet(models.QuerySet["Message"]):
+    def visible_to(self, viewer: Viewer | None, job: Job | None = None) -> MessageQuerySet:
+        """Members: notes and replies. Customers: replies that are still customer-visible."""
+        if viewer is None:
+            return self.none()
+        mine = _of_job(self, viewer, job)
+        return mine.filter(_customer_message_q()) if viewer.sees_as_customer else mine
 
 
 class Message(models.Model):
@@ -190,8 +216,19 @@ class Message(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = MessageQuerySet.as_manager()
+
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class DocumentRequestQuerySet(models.QuerySet["DocumentRequest"]):
+    def visible_to(self, viewer: Viewer | None, job: Job | None = None) -> DocumentRequestQuerySet:
+        """Document requests are addressed to the customer: every request of a job they may
+        open is theirs to see (the files in them follow Attachment.objects.visible_to)."""
+        if viewer is None:
+            return self.none()
+        return _of_job(self, viewer, job)
 
 
 class DocumentRequest(models.Model):
@@ -212,6 +249,8 @@ class DocumentRequest(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     fulfilled_at = models.DateTimeField(null=True, blank=True)
 
+    objects = DocumentRequestQuerySet.as_manager()
+
     class Meta:
         indexes = [
             # Serves the job page's and the portal's list of a job's requests.
@@ -224,6 +263,27 @@ class DocumentRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.OPEN
+
+
+class AttachmentQuerySet(models.QuerySet["Attachment"]):
+    def visible_to(self, viewer: Viewer | None, job: Job | None = None) -> AttachmentQuerySet:
+        """Members: every file of their workspace's jobs. Customers: files shared with them
+        whose message (if any) they still see."""
+        if viewer is None:
+            return self.none()
+        mine = _of_job(self, viewer, job)
+        return mine.filter(_customer_attachment_q()) if viewer.sees_as_customer else mine
+
+    def with_customer_visibility(self) -> AttachmentQuerySet:
+        """Each file with ``customer_sees`` (the rule above: the staff pages' chips) and
+        ``shared`` (its own setting, which "Share with customer" / "Make internal" flips; a
+        shared file on an internal note is still not seen)."""
+        return self.annotate(
+            customer_sees=ExpressionWrapper(_customer_attachment_q(), output_field=BooleanField()),
+            shared=ExpressionWrapper(
+                Q(visibility=Visibility.CUSTOMER), output_field=BooleanField()
+            ),
+        )
 
 
 class Attachment(models.Model):
@@ -253,6 +313,8 @@ class Attachment(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
 
+    objects = AttachmentQuerySet.as_manager()
+
     class Meta:
         indexes = [
             # Serves the job page's files and gallery.
@@ -263,9 +325,46 @@ class Attachment(models.Model):
         return self.original_name
 
 
+def _customer_entry_q() -> Q:
+    """A feed entry the customer may be shown: a kind that can ever reach them, flagged
+    customer-visible when written, and the reply or file it points at still visible now."""
+    return (
+        Q(visibility=Visibility.CUSTOMER, kind__in=CUSTOMER_KINDS)
+        & (Q(message__isnull=True) | _customer_message_q("message__"))
+        & (Q(attachment__isnull=True) | _customer_attachment_q("attachment__"))
+    )
+
+
+class ActivityQuerySet(models.QuerySet["Activity"]):
+    def visible_to(self, viewer: Viewer | None, job: Job | None = None) -> ActivityQuerySet:
+        """Members: the whole feed of their workspace's jobs. Customers: the entries of
+        _customer_entry_q. (What a customer reads of an entry they may see — stage labels,
+        which form fields — is customer_view's part, through the other models' rules.)"""
+        if viewer is None:
+            return self.none()
+        if job is not None:
+            mine = _of_job(self, viewer, job)
+        else:
+            mine = self.filter(workspace_id=viewer.workspace_id)
+            if viewer.sees_as_customer:
+                mine = mine.filter(job__customer_id=viewer.customer_id)
+        return mine.filter(_customer_entry_q()) if viewer.sees_as_customer else mine
+
+    def with_customer_visibility(self) -> ActivityQuerySet:
+        """Each entry with ``customer_sees`` (the staff feed's Visible / Internal chip): the
+        same rule as visible_to, evaluated in the same query."""
+        return self.annotate(
+            customer_sees=ExpressionWrapper(_customer_entry_q(), output_field=BooleanField())
+        )
+
+    def seen_by_customer(self, seen: bool) -> ActivityQuerySet:
+        """The staff feed's "Customer-visible" / "Internal" filter."""
+        return self.filter(_customer_entry_q()) if seen else self.exclude(_customer_entry_q())
+
+
 class Activity(models.Model):
     """One append-only feed entry. Nothing updates or deletes these rows (on PostgreSQL a
-    trigger refuses it)."""
+    trigger refuses it). ``data`` is written and read through jobs/activity.py only."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="activities")
@@ -281,19 +380,50 @@ class Activity(models.Model):
     attachment = models.ForeignKey(
         Attachment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The stage a creation or a move entered (also in the payload, by name): the customer's
+    # status is computed from these when a stage's visibility is switched. No index of its
+    # own: the job's feed index finds the entries; stages are never deleted for real.
+    stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     data = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ActivityQuerySet.as_manager()
 
     class Meta:
         indexes = [
             # Serves the job page's feed: newest first, keyset-paginated on (created_at, id).
             models.Index(fields=["job", "-created_at", "-id"], name="activity_feed_idx"),
-            # Serves the feed filtered by kind (status, notes, replies, files, forms).
+            # Serves the feed filtered by kind (status, notes, replies, files, forms), and the
+            # customer's status from a job's stage entries.
             models.Index(fields=["job", "kind", "-created_at", "-id"], name="activity_kind_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on job {self.job_id}"
+
+    @cached_property
+    def payload(self) -> activity.Payload:
+        """The typed payload (jobs/activity.py) of this entry's kind."""
+        return activity.parse(self.kind, self.data)
+
+
+class FieldValueQuerySet(models.QuerySet["FieldValue"]):
+    def visible_to(self, viewer: Viewer | None, job: Job) -> FieldValueQuerySet:
+        """A job's saved stage-form values the viewer may read: those of the fields
+        StageField.objects.on_job allows (money only for viewers who see money, retired money
+        fields included; for customers only customer-visible fields of stages they have seen
+        the job reach)."""
+        if viewer is None:
+            return self.none()
+        customer_stage = job.customer_stage
+        readable = StageField.objects.on_job(
+            viewer,
+            pipeline_id=job.pipeline_id,
+            customer_stage_position=customer_stage.position if customer_stage else None,
+        )
+        return _of_job(self, viewer, job).filter(field__in=readable)
 
 
 class FieldValue(models.Model):
@@ -307,6 +437,8 @@ class FieldValue(models.Model):
     )
     updated_at = models.DateTimeField(default=timezone.now)
 
+    objects = FieldValueQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["job", "field"], name="fieldvalue_unique"),
@@ -314,3 +446,20 @@ class FieldValue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.value}"
+
+
+class JobFollower(models.Model):
+    """A staff member who asked to hear what the customer does on a job they do not own."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "jobs_jobfollower"
+        constraints = [
+            models.UniqueConstraint(fields=["job", "user"], name="jobfollower_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows job {self.job_id}"

@@ -1,5 +1,6 @@
-"""Reads for the jobs pages, scoped to a workspace (and the viewer), with their joins chosen
-so the number of queries does not grow with the data."""
+"""Reads for the staff's jobs pages, scoped to the viewer's workspace through the models'
+``visible_to`` methods, with their joins chosen so the number of queries does not grow with
+the data. What a customer sees of a job is customer_view.py."""
 
 from __future__ import annotations
 
@@ -12,26 +13,39 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from jobline.jobs.models import FEED_TYPE_GROUPS, Activity, FieldValue, Job, Visibility
+from jobline.jobs.choices import FEED_TYPE_GROUPS, ActivityKind
+from jobline.jobs.models import (
+    Activity,
+    Attachment,
+    DocumentRequest,
+    FieldValue,
+    Job,
+    JobFollower,
+    Message,
+)
+from jobline.jobs.stage_forms import missing_required
 from jobline.pipelines.models import FieldType, Pipeline, Stage, StageField
-from jobline.workspaces.models import Membership, Workspace
+from jobline.workspaces.models import Membership, Role, Workspace
+from jobline.workspaces.viewers import Viewer, sees_money
 
 BOARD_PAGE_SIZE = 50
 CLOSED_COLUMN_DAYS = 30
 FEED_PAGE_SIZE = 30
+# A cursor id beyond this is not an id of ours (and would overflow SQLite's integers).
+MAX_ID = 2**62
 
 JOB_LIST_RELATED = ("pipeline", "stage", "owner", "customer")
 # No page shows the search text (a job's notes and replies, up to 20,000 characters): pages
 # do not read it. A service that needs it locks and re-reads the job anyway.
 DEFERRED_FIELDS = ("search_text",)
-# What a list row (jobs_extras.job_list_rows) and a board card (jobs_extras.board_cards) show,
-# and all the list page and a column load: the rest of the job and of its pipeline, stage,
-# owner and customer (~50 columns a row; on PostgreSQL ~10 timestamps a row, each parsed in
-# Python) is never read there. Anything else read from these rows would cost a query per row
-# (tests/jobs/test_job_page_reads.py counts them).
+# What a list row and a board card show, and all the list page and a column load: the rest
+# of the job and of its pipeline, stage, owner and customer (~50 columns a row; on
+# PostgreSQL ~10 timestamps a row, each parsed in Python) is never read there. Anything else
+# read from these rows would cost a query per row (tests/jobs/test_job_page_reads.py).
 LIST_ROW_FIELDS = (
     "number", "title", "due_date", "closed_at", "archived_at",
     "pipeline", "pipeline__name", "stage", "stage__name", "stage__colour",
@@ -50,9 +64,7 @@ SORT_CHOICES = [("activity", "Last activity"), ("due", "Due date"), ("created", 
 
 
 def pipelines(*, workspace: Workspace) -> QuerySet[Pipeline]:
-    return Pipeline.objects.filter(workspace=workspace, archived_at__isnull=True).order_by(
-        "name", "id"
-    )
+    return Pipeline.objects.active_in(workspace)
 
 
 def get_pipeline(*, workspace: Workspace, pipeline_id: int) -> Pipeline:
@@ -60,21 +72,20 @@ def get_pipeline(*, workspace: Workspace, pipeline_id: int) -> Pipeline:
 
 
 def live_stages(pipeline: Pipeline | int) -> list[Stage]:
-    """A pipeline's stages in board order. Takes the pipeline or its id: a view holding only a
-    job's ``pipeline_id`` need not load the pipeline first."""
+    """A pipeline's stages in board order, each with ``customer_sees``. Takes the pipeline or
+    its id: a view holding only a job's ``pipeline_id`` need not load the pipeline first."""
     pipeline_id = pipeline if isinstance(pipeline, int) else pipeline.pk
-    return list(
-        Stage.objects.filter(pipeline_id=pipeline_id, deleted_at__isnull=True).order_by(
-            "position", "id"
-        )
-    )
+    return list(Stage.objects.filter(pipeline_id=pipeline_id).live().with_customer_visibility())
 
 
-def get_job(*, workspace: Workspace, number: int) -> Job:
-    """Jobs are addressed by their number inside the workspace; other workspaces' are 404."""
+def get_job(*, viewer: Viewer | None, number: int) -> Job:
+    """Jobs are addressed by their number inside the workspace; other workspaces' are 404.
+    The customer-visible stage comes along: what the viewer may read of the job's stage-form
+    values depends on it (FieldValue.objects.visible_to)."""
     return get_object_or_404(
-        Job.objects.select_related(*JOB_LIST_RELATED).defer(*DEFERRED_FIELDS),
-        workspace=workspace,
+        Job.objects.visible_to(viewer)
+        .select_related(*JOB_LIST_RELATED, "customer_stage")
+        .defer(*DEFERRED_FIELDS),
         number=number,
     )
 
@@ -100,31 +111,25 @@ def _search(queryset: QuerySet[Job], text: str) -> QuerySet[Job]:
         return queryset
     number_match = _NUMBER.match(text.strip())
     by_number = Q(number=int(number_match.group(1))) if number_match else Q(pk__in=[])
+    words = [re.sub(r"[^\w]", "", t) for t in terms]
+    words = [w for w in words if w]
+    if not words:
+        return queryset.filter(by_number)
     if connection.vendor == "postgresql":
         # Prefix matching ("bath" finds "bathroom") on the GIN-indexed tsvector.
-        words = [re.sub(r"[^\w]", "", t) for t in terms]
-        words = [w for w in words if w]
-        if not words:
-            return queryset.filter(by_number)
         query = SearchQuery(" & ".join(f"{w}:*" for w in words), config="simple", search_type="raw")
         vector = SearchVector("search_text", config="simple")
         # alias, not annotate: the vector is for the WHERE clause only, not computed per row.
         return queryset.alias(search=vector).filter(Q(search=query) | by_number)
     # SQLite: the FTS5 table of migration 0006, prefix-matching every word.
-    words = [re.sub(r"[^\w]", "", t) for t in terms]
-    words = [w for w in words if w]
-    if not words:
-        return queryset.filter(by_number)
     match = " ".join(f'"{w}"*' for w in words)
     matching = RawSQL("SELECT rowid FROM jobs_job_fts WHERE jobs_job_fts MATCH %s", [match])
     return queryset.filter(Q(pk__in=matching) | by_number)
 
 
-def jobs(*, workspace: Workspace, filters: JobFilters) -> QuerySet[Job]:
+def jobs(*, viewer: Viewer | None, filters: JobFilters) -> QuerySet[Job]:
     queryset = (
-        Job.objects.filter(workspace=workspace)
-        .select_related(*JOB_LIST_RELATED)
-        .defer(*DEFERRED_FIELDS)
+        Job.objects.visible_to(viewer).select_related(*JOB_LIST_RELATED).defer(*DEFERRED_FIELDS)
     )
     if filters.state == "open":
         queryset = queryset.filter(archived_at__isnull=True, closed_at__isnull=True)
@@ -149,10 +154,9 @@ def jobs(*, workspace: Workspace, filters: JobFilters) -> QuerySet[Job]:
         queryset = queryset.filter(due_date__isnull=True)
     if filters.search:
         queryset = _search(queryset, filters.search)
-    order = SORTS.get(filters.sort, SORTS["activity"])
     if filters.sort == "due":
         return queryset.order_by(F("due_date").asc(nulls_last=True), "id")
-    return queryset.order_by(*order)
+    return queryset.order_by(*SORTS.get(filters.sort, SORTS["activity"]))
 
 
 @dataclass
@@ -249,47 +253,66 @@ class Feed:
     next_cursor: str | None
 
 
-def customer_visible_q() -> Q:
-    """Feed entries a customer may see: the entry itself, and the reply or file it points at,
-    must all be customer-visible now (a reply made internal later disappears for them)."""
-    return (
-        Q(visibility=Visibility.CUSTOMER)
-        & (Q(message__isnull=True) | Q(message__visibility=Visibility.CUSTOMER))
-        & (Q(attachment__isnull=True) | Q(attachment__visibility=Visibility.CUSTOMER))
-    )
+class BadCursor(ValueError):
+    """A cursor that is not one of ours (a hand-edited URL)."""
+
+
+def parse_cursor(raw: str) -> tuple[dt.datetime, int] | None:
+    """ "<ISO time>|<id>" (the feed) → the cursor; "" → None; anything else BadCursor."""
+    if not raw:
+        return None
+    at_text, separator, id_text = raw.rpartition("|")
+    if not separator:
+        raise BadCursor(raw)
+    return parse_time_and_id(at_text, id_text)
+
+
+def parse_time_and_id(at_text: str, id_text: str) -> tuple[dt.datetime, int]:
+    try:
+        at = dt.datetime.fromisoformat(at_text)
+        entry_id = int(id_text)
+    except (ValueError, TypeError, OverflowError) as error:
+        raise BadCursor(f"{at_text}|{id_text}") from error
+    if not 0 < entry_id < MAX_ID:
+        raise BadCursor(id_text)
+    return (at if at.tzinfo else timezone.make_aware(at)), entry_id
 
 
 def feed(
     *,
     job: Job,
+    viewer: Viewer | None,
     show: str = "all",
     kind_group: str = "",
     before: str = "",
     page_size: int = FEED_PAGE_SIZE,
-    known_fields: dict[int, bool] | None = None,
+    known_fields: dict[int, StageField] | None = None,
 ) -> Feed:
-    """A job's feed, newest first, keyset-paginated ("older entries").
+    """A job's feed for staff, newest first, keyset-paginated ("older entries").
 
-    ``show``: all / customer / internal — what the customer sees is decided by the entry's
-    own visibility and, for replies and files, by the message's or file's current visibility.
-    ``known_fields``: stage field id → retired, for fields the caller has already read (the
-    job page's stage forms), so the entries' fields need not be read again.
+    ``show``: all / customer / internal — whether the customer sees an entry is the
+    models' rule (Activity.objects.seen_by_customer), as is each entry's ``customer_sees``
+    chip. ``known_fields``: the stage fields the caller has already read (the job page's
+    stage forms), so the entries' fields need not be read again. Raises BadCursor.
     """
     # The entry's actor is who the feed names; the message's author is never shown.
-    queryset = Activity.objects.filter(job=job).select_related("actor", "message", "attachment")
-    customer_visible = customer_visible_q()
+    queryset = (
+        Activity.objects.visible_to(viewer, job)
+        .select_related("actor", "message", "attachment")
+        .with_customer_visibility()
+    )
     if show == "customer":
-        queryset = queryset.filter(customer_visible)
+        queryset = queryset.seen_by_customer(True)
     elif show == "internal":
-        queryset = queryset.exclude(customer_visible)
+        queryset = queryset.seen_by_customer(False)
     if kind_group in FEED_TYPE_GROUPS:
         queryset = queryset.filter(kind__in=FEED_TYPE_GROUPS[kind_group])
-    cursor = _parse_cursor(before)
+    cursor = parse_cursor(before)
     if cursor is not None:
         at, entry_id = cursor
         queryset = queryset.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=entry_id))
     entries = list(queryset.order_by("-created_at", "-id")[: page_size + 1])
-    _mark_retired_fields(entries, known_fields or {})
+    _read_form_fields(entries, known_fields or {}, viewer)
     next_cursor = None
     if len(entries) > page_size:
         entries = entries[:page_size]
@@ -298,44 +321,59 @@ def feed(
     return Feed(entries=entries, next_cursor=next_cursor)
 
 
-def _mark_retired_fields(entries: list[Activity], known: dict[int, bool]) -> None:
-    """Form entries name their fields; a field removed since reads as "retired field".
-    One query for the whole page of entries, none when ``known`` has every field."""
-    field_ids = {
-        change.get("field")
-        for entry in entries
-        if entry.kind == "form_saved"
-        for change in entry.data.get("changes", [])
-    }
-    unknown = field_ids - known.keys()
-    retired = {pk for pk in field_ids if known.get(pk)}
-    if unknown:
-        retired.update(
-            StageField.objects.filter(pk__in=unknown, retired_at__isnull=False).values_list(
-                "pk", flat=True
+@dataclass(frozen=True)
+class FormLine:
+    """One saved field of a form entry as staff read it."""
+
+    label: str
+    old: str
+    new: str
+    retired: bool
+
+
+def _read_form_fields(
+    entries: list[Activity], known: dict[int, StageField], viewer: Viewer | None
+) -> None:
+    """Each form entry gets ``lines`` (the changes the viewer may read) and ``hidden_amounts``
+    (how many money lines were left out: Staff never see amounts, sees_money). One query for
+    the fields of the whole page, none when ``known`` has every field."""
+    forms = [e for e in entries if e.kind == ActivityKind.FORM_SAVED]
+    ids = {c.field_id for e in forms for c in e.payload.changes if c.field_id} - known.keys()
+    fields = dict(known)
+    if ids:
+        fields.update((f.pk, f) for f in StageField.objects.filter(pk__in=ids))
+    money = sees_money(viewer)
+    for entry in forms:
+        lines, hidden = [], 0
+        for change in entry.payload.changes:
+            stage_field = fields.get(change.field_id) if change.field_id else None
+            is_money = change.money or (
+                stage_field is not None and stage_field.field_type == FieldType.MONEY
             )
-        )
-    for entry in entries:
-        entry.retired_field_ids = retired  # type: ignore[attr-defined]
+            if is_money and not money:
+                hidden += 1
+                continue
+            old, new = change.old, change.new
+            if change.is_files:
+                old = ", ".join(f.name for f in change.old_files or ())
+                new = ", ".join(f.name for f in change.new_files or ())
+            lines.append(
+                FormLine(
+                    label=change.label,
+                    old=old,
+                    new=new,
+                    retired=stage_field is not None and stage_field.retired_at is not None,
+                )
+            )
+        entry.lines = lines  # type: ignore[attr-defined]
+        entry.hidden_amounts = hidden  # type: ignore[attr-defined]
 
 
-def _parse_cursor(raw: str) -> tuple[dt.datetime, int] | None:
-    if not raw or "|" not in raw:
-        return None
-    at_text, _, id_text = raw.rpartition("|")
-    try:
-        at = dt.datetime.fromisoformat(at_text)
-        return (at if at.tzinfo else timezone.make_aware(at)), int(id_text)
-    except ValueError:
-        return None
-
-
-def is_customer_visible(entry: Activity) -> bool:
-    if entry.visibility != Visibility.CUSTOMER:
-        return False
-    if entry.message_id and entry.message.visibility != Visibility.CUSTOMER:
-        return False
-    return not (entry.attachment_id and entry.attachment.visibility != Visibility.CUSTOMER)
+def fields_for_viewer(viewer: Viewer | None, fields: list[StageField]) -> list[StageField]:
+    """The stage-form fields a member may see and fill in: money fields only with money."""
+    if sees_money(viewer):
+        return fields
+    return [f for f in fields if f.field_type != FieldType.MONEY]
 
 
 @dataclass
@@ -348,21 +386,28 @@ class StageFormState:
 
 
 def stage_forms(
-    *, job: Job, stages: list[Stage], seen: dict[int, bool] | None = None
+    *,
+    job: Job,
+    stages: list[Stage],
+    viewer: Viewer | None,
+    seen: dict[int, StageField] | None = None,
 ) -> tuple[list[StageFormState], dict[int, Any]]:
     """The forms of the job's stages up to the current one (current open, earlier readable),
-    plus every saved value (retired fields included) — two queries whatever the size.
-    ``seen``, when given, receives every field of those stages: id → retired (for feed())."""
+    plus the saved values the viewer may read (retired fields included; amounts only for
+    those who see money) — two queries whatever the size. ``seen``, when given, receives
+    every field of those stages (for feed())."""
     all_fields = list(
-        StageField.objects.filter(stage__in=stages).order_by("stage_id", "position", "id")
+        StageField.objects.filter(stage__in=stages)
+        .with_customer_visibility()
+        .order_by("stage_id", "position", "id")
     )
     if seen is not None:
-        seen.update((f.pk, f.retired_at is not None) for f in all_fields)
+        seen.update((f.pk, f) for f in all_fields)
     values: dict[int, Any] = dict(
-        FieldValue.objects.filter(job=job).values_list("field_id", "value")
+        FieldValue.objects.visible_to(viewer, job).values_list("field_id", "value")
     )
     by_stage: dict[int, list[StageField]] = {}
-    for each in all_fields:
+    for each in fields_for_viewer(viewer, all_fields):
         by_stage.setdefault(each.stage_id, []).append(each)
     current_index = next((i for i, s in enumerate(stages) if s.pk == job.stage_id), 0)
     states = []
@@ -386,6 +431,70 @@ def stage_forms(
     return states, values
 
 
+def stage_form_fields(*, job: Job, stage_id: int, viewer: Viewer | None) -> tuple[Stage, list]:
+    """A stage of the job's pipeline and its live fields the viewer may fill in (404 for a
+    stage of another pipeline)."""
+    stage = get_object_or_404(Stage, pk=stage_id, pipeline_id=job.pipeline_id)
+    fields = list(stage.fields.filter(retired_at__isnull=True).order_by("position", "id"))
+    return stage, fields_for_viewer(viewer, fields)
+
+
+def missing_required_fields(*, job: Job) -> list[StageField]:
+    """The required fields of the job's current stage that are still empty."""
+    fields = list(job.stage.fields.filter(retired_at__isnull=True).order_by("position", "id"))
+    values = dict(FieldValue.objects.filter(job=job).values_list("field_id", "value"))
+    return missing_required(fields, values)
+
+
+def saved_values(*, job: Job, viewer: Viewer | None) -> dict[int, Any]:
+    """The job's saved values the viewer may read, by field id."""
+    return dict(FieldValue.objects.visible_to(viewer, job).values_list("field_id", "value"))
+
+
+def job_files(*, job: Job, viewer: Viewer | None) -> list[Attachment]:
+    return list(
+        Attachment.objects.visible_to(viewer, job)
+        .with_customer_visibility()
+        .select_related("uploaded_by")
+        .order_by("-created_at")
+    )
+
+
+def job_requests(*, job: Job, viewer: Viewer | None) -> list[DocumentRequest]:
+    return list(
+        DocumentRequest.objects.visible_to(viewer, job)
+        .prefetch_related("attachments")
+        .order_by("-created_at")
+    )
+
+
+def job_message(*, job: Job, viewer: Viewer | None, message_id: int) -> Message:
+    return get_object_or_404(Message.objects.visible_to(viewer, job), pk=message_id)
+
+
+def job_attachment(*, job: Job, viewer: Viewer | None, attachment_id: int) -> Attachment:
+    return get_object_or_404(Attachment.objects.visible_to(viewer, job), pk=attachment_id)
+
+
+def job_request(*, job: Job, viewer: Viewer | None, request_id: int) -> DocumentRequest:
+    return get_object_or_404(DocumentRequest.objects.visible_to(viewer, job), pk=request_id)
+
+
+def attachment_of_workspace(*, viewer: Viewer | None, attachment_id: int) -> Attachment:
+    """A file of the viewer's workspace's jobs (the download views); another workspace's id
+    is a 404, as is a made-up one."""
+    attachment = (
+        Attachment.objects.visible_to(viewer).select_related("job").filter(pk=attachment_id)
+    ).first()
+    if attachment is None:
+        raise Http404("No such file.")
+    return attachment
+
+
+def is_following(*, job: Job, user: Any) -> bool:
+    return JobFollower.objects.filter(job=job, user=user).exists()
+
+
 def dashboard_counts(*, workspace: Workspace, user_id: int) -> dict[str, int]:
     """Open, overdue and my open jobs, in one query."""
     today = timezone.localdate()
@@ -407,13 +516,6 @@ def owners(*, workspace: Workspace) -> QuerySet[Membership]:
     )
 
 
-def sees_money(membership: Membership | None) -> bool:
-    """Amounts are for Admins and Managers; Staff (and anyone unknown) do not see them."""
-    return membership is not None and membership.can_see_money
-
-
-def fields_for_viewer(membership: Membership | None, fields: list[StageField]) -> list[StageField]:
-    """The stage-form fields a member may see and fill in: money fields only with money."""
-    if sees_money(membership):
-        return fields
-    return [f for f in fields if f.field_type != FieldType.MONEY]
+def default_owner_filter(viewer: Viewer | None) -> str:
+    """Whose jobs the list shows first: Staff their own ("mine"), everyone else everyone's."""
+    return "mine" if viewer is None or viewer.role == Role.STAFF else "all"

@@ -1,39 +1,48 @@
-"""Every change to a job. Each is one transaction that writes its feed entry in the same
-transaction; a refused change writes nothing."""
+"""Every change to a job. Each is one service: one durable transaction (jobline.core
+.transactions), the job's row locked and its version checked (changes.job_lock), and its feed
+entry written in the same transaction (changes.log); a refused change writes nothing.
+
+Services that take uploads store the files before their transaction opens (uploads.py), and
+delete them again if it fails.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.core import one_time
+from jobline.core.transactions import service
+from jobline.customers import services as customer_services
 from jobline.customers.models import Customer
-from jobline.jobs.models import (
-    Activity,
-    ActivityKind,
-    ActorKind,
-    FieldValue,
-    Job,
-    JobNumberSequence,
-    Message,
-    Visibility,
+from jobline.jobs import activity
+from jobline.jobs.changes import job_lock, job_touch, log
+from jobline.jobs.choices import STAGE_ENTRY_KINDS, ActorKind, Visibility
+from jobline.jobs.models import Activity, FieldValue, Job, JobFollower, JobNumberSequence, Message
+from jobline.jobs.stage_forms import missing_required, same_value
+from jobline.jobs.uploads import (
+    FILES,
+    StoredFile,
+    StoredFiles,
+    attachments_create,
+    checked_visibility,
+    files_stored,
 )
-from jobline.notifications.emails import customer_update_queue
 from jobline.pipelines.models import FieldType, Pipeline, Stage, StageField
 from jobline.workspaces.models import Membership, Workspace
 
-
-class StaleJob(Exception):
-    """The job changed since the page was opened; the change was not made."""
-
-    message = "This job changed since you opened it. Here is its current state; try again."
+SEARCH_TEXT_LIMIT = 20000
+# Sensible limits for text people type (a 4 MB note was accepted once).
+MESSAGE_MAX_CHARS = 10_000
 
 
 @dataclass
@@ -46,54 +55,6 @@ class RequiredFieldsMissing(Exception):
     def __str__(self) -> str:
         labels = ", ".join(f.label for f in self.fields)
         return f"Fill in before moving on from {self.stage.name}: {labels}."
-
-
-def _stage_ref(stage: Stage | None) -> dict[str, Any] | None:
-    # Names are copied into the entry so the feed reads the same after a rename or deletion.
-    if stage is None:
-        return None
-    return {"id": stage.pk, "name": stage.name, "visible": stage.visible_to_customer}
-
-
-def _user_ref(user: User | None) -> dict[str, Any] | None:
-    return None if user is None else {"id": user.pk, "name": user.full_name}
-
-
-def _customer_ref(customer: Customer | None) -> dict[str, Any] | None:
-    return None if customer is None else {"id": customer.pk, "name": customer.name}
-
-
-def log(
-    *,
-    job: Job,
-    kind: ActivityKind,
-    actor: User | None,
-    visibility: Visibility = Visibility.INTERNAL,
-    data: dict[str, Any] | None = None,
-    actor_kind: ActorKind | None = None,
-    message: Message | None = None,
-    attachment: Any = None,
-    at: dt.datetime | None = None,
-) -> Activity:
-    """The one way feed entries are written. An entry the customer sees also goes to their
-    e-mail outbox, in the same transaction."""
-    activity = Activity.objects.create(
-        workspace_id=job.workspace_id,
-        job=job,
-        kind=kind,
-        actor=actor,
-        actor_kind=actor_kind or (ActorKind.STAFF if actor else ActorKind.SYSTEM),
-        visibility=visibility,
-        data=data or {},
-        message=message,
-        attachment=attachment,
-        created_at=at or timezone.now(),
-    )
-    customer_update_queue(activity)
-    return activity
-
-
-SEARCH_TEXT_LIMIT = 20000
 
 
 def search_text_for(job: Job) -> str:
@@ -134,7 +95,15 @@ def _next_number(workspace: Workspace) -> int:
     return number
 
 
-@transaction.atomic
+def job_values(job: Job) -> dict[int, Any]:
+    """Every saved value of a job, by field id (retired fields included)."""
+    return dict(FieldValue.objects.filter(job=job).values_list("field_id", "value"))
+
+
+# ----------------------------------------------------------------------------- creating
+
+
+@service
 def job_create(
     *,
     workspace: Workspace,
@@ -143,13 +112,53 @@ def job_create(
     actor: User,
     owner: User | None = None,
     customer: Customer | None = None,
+    new_customer_name: str = "",
+    new_customer_email: str = "",
     stage: Stage | None = None,
     due_date: dt.date | None = None,
     at: dt.datetime | None = None,
+    one_time_token: str | None = None,
+) -> Job:
+    """A new job; with ``new_customer_name``, the new customer typed inline too — both or
+    neither. A repeat of ``one_time_token`` raises one_time.AlreadySubmitted."""
+    submission = one_time.claim(token=one_time_token, user=actor)
+    if new_customer_name.strip():
+        if customer is not None:
+            raise ValidationError(
+                {"new_customer_name": "Choose a customer or name a new one, not both."}
+            )
+        try:
+            customer = customer_services.customer_create.step(
+                workspace=workspace, actor=actor, name=new_customer_name.strip(),
+                email=new_customer_email,
+            )  # fmt: skip
+        except ValidationError as error:
+            raise ValidationError(
+                {"new_customer_email": error.message_dict.get("email", error.messages)}
+            ) from error
+    job = _create(
+        workspace=workspace, pipeline=pipeline, title=title, actor=actor, owner=owner,
+        customer=customer, stage=stage, due_date=due_date, at=at,
+    )  # fmt: skip
+    one_time.record(submission, job=job.number)
+    return job
+
+
+def _create(
+    *,
+    workspace: Workspace,
+    pipeline: Pipeline,
+    title: str,
+    actor: User,
+    owner: User | None,
+    customer: Customer | None,
+    stage: Stage | None,
+    due_date: dt.date | None,
+    at: dt.datetime | None,
 ) -> Job:
     if pipeline.workspace_id != workspace.pk or pipeline.archived_at is not None:
         raise ValidationError({"pipeline": "Choose an active pipeline of this workspace."})
-    stages = list(pipeline.stages.filter(deleted_at__isnull=True).order_by("position", "id"))
+    stages = list(Stage.objects.filter(pipeline=pipeline).live())
     if stage is None:
         stage = stages[0]
     elif stage.pk not in {s.pk for s in stages}:
@@ -180,104 +189,69 @@ def job_create(
     job.save()
     log(
         job=job,
-        kind=ActivityKind.CREATED,
+        payload=activity.Created.of(stage, title),
         actor=actor,
         visibility=Visibility.CUSTOMER if stage.visible_to_customer else Visibility.INTERNAL,
-        data={"stage": _stage_ref(stage), "title": title},
+        stage=stage,
         at=now,
     )
     return job
 
 
-SHARED_RELATIONS = ("stage", "customer_stage", "customer", "owner", "pipeline")
-
-
-def _lock(job: Job, expected_version: int | None) -> Job:
-    """Lock the job row and check the page's version; bumps nothing yet."""
-    # No select_related here: PostgreSQL re-checks a row locked after a wait against the
-    # joined rows it read before the wait, so a job whose stage was changed concurrently
-    # would vanish from the query (test_concurrency caught exactly that).
-    locked = Job.objects.select_for_update().get(pk=job.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleJob()
-    # Instead, the stages, customer and owner the caller already read are handed on when the
-    # locked row still points at the same ones (a move otherwise reads them all again).
-    for name in SHARED_RELATIONS:
-        field = Job._meta.get_field(name)
-        if field.is_cached(job) and getattr(locked, field.attname) == getattr(job, field.attname):
-            field.set_cached_value(locked, field.get_cached_value(job))
-    return locked
-
-
-def job_check_version(*, job: Job, expected_version: int | None) -> Job:
-    """Lock the job and refuse a stale page before a change made of several steps."""
-    return _lock(job, expected_version)
-
-
-def _touch(job: Job, *, at: dt.datetime, fields: Iterable[str] = ()) -> None:
-    job.version += 1
-    job.last_activity_at = at
-    job.save(update_fields=["version", "last_activity_at", *fields])
-
-
-def _visible_fields(stage: Stage, values: Mapping[int, Any]) -> list[StageField]:
-    """The stage's live fields whose condition (if any) holds for these values."""
-    fields = list(stage.fields.filter(retired_at__isnull=True).order_by("position", "id"))
-    return [f for f in fields if condition_holds(f, values)]
-
-
-def condition_holds(field: StageField, values: Mapping[int, Any]) -> bool:
-    """A condition compares the other field's value as text; a checkbox reads "true"/"false"."""
-    if field.condition_field_id is None:
-        return True
-    value = values.get(field.condition_field_id)
-    if isinstance(value, bool) or value is None:
-        text = "true" if value else "false"
-    else:
-        text = value_as_text(value)
-    return text == field.condition_value
-
-
-def value_as_text(value: Any) -> str:
-    """A stored value as the feed shows it."""
-    if value is True:
-        return "Yes"
-    if value is False:
-        return "No"
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        # File fields hold [{"id": …, "name": …}]; dropdowns hold plain choices.
-        return ", ".join(str(v.get("name", v)) if isinstance(v, dict) else str(v) for v in value)
-    return str(value)
-
-
-def is_filled(value: Any) -> bool:
-    if value is None or value is False:
-        return False
-    if isinstance(value, str | list | dict):
-        return bool(value)
-    return True
-
-
-def job_values(job: Job) -> dict[int, Any]:
-    return dict(FieldValue.objects.filter(job=job).values_list("field_id", "value"))
-
-
-def missing_required(
-    job: Job, stage: Stage, values: Mapping[int, Any] | None = None
-) -> list[StageField]:
-    values = job_values(job) if values is None else values
-    return [
-        f for f in _visible_fields(stage, values) if f.required and not is_filled(values.get(f.pk))
-    ]
+# ----------------------------------------------------------------------------- moving
 
 
 def _is_forward(current: Stage, target: Stage) -> bool:
     return target.is_terminal or target.position > current.position
 
 
-@transaction.atomic
+def _move(
+    *,
+    locked: Job,
+    stage: Stage,
+    actor: User | None,
+    actor_kind: ActorKind | str | None,
+    at: dt.datetime | None,
+    enforce_required: bool,
+) -> Job:
+    """Move a locked job: the required-fields gate, the new stage, the feed entry."""
+    if stage.pipeline_id != locked.pipeline_id or stage.deleted_at is not None:
+        raise ValidationError({"stage": "Choose a stage of this job's pipeline."})
+    current = locked.stage
+    if stage.pk == current.pk:
+        return locked
+    if enforce_required and _is_forward(current, stage):
+        fields = list(current.fields.filter(retired_at__isnull=True).order_by("position", "id"))
+        missing = missing_required(fields, job_values(locked))
+        if missing:
+            raise RequiredFieldsMissing(stage=current, fields=missing)
+    now = at or timezone.now()
+    before_customer_stage_id = locked.customer_stage_id
+    locked.stage = stage
+    locked.stage_entered_at = now
+    if stage.visible_to_customer:
+        locked.customer_stage = stage
+    if stage.is_terminal and locked.closed_at is None:
+        locked.closed_at = now
+    elif not stage.is_terminal:
+        locked.closed_at = None
+    job_touch(locked, at=now, fields=["stage", "stage_entered_at", "customer_stage", "closed_at"])
+    # The customer sees a status change only when what they see changes: moves into and out
+    # of internal stages leave no trace for them.
+    customer_sees = stage.visible_to_customer and before_customer_stage_id != stage.pk
+    log(
+        job=locked,
+        payload=activity.StatusChanged.between(current, stage),
+        actor=actor,
+        actor_kind=actor_kind,
+        visibility=Visibility.CUSTOMER if customer_sees else Visibility.INTERNAL,
+        stage=stage,
+        at=now,
+    )
+    return locked
+
+
+@service
 def job_move(
     *,
     job: Job,
@@ -288,84 +262,101 @@ def job_move(
     at: dt.datetime | None = None,
     enforce_required: bool = True,
 ) -> Job:
-    """Move a job to another stage of its pipeline.
+    """Move a job to another stage of its pipeline; returns the job as it now is.
 
     Moving on (to a later or finishing stage) needs the required fields of the stage being
     left; moving back is always allowed. Entering a finishing stage closes the job, leaving
     one reopens it.
     """
-    locked = _lock(job, expected_version)
-    if stage.pipeline_id != locked.pipeline_id or stage.deleted_at is not None:
-        raise ValidationError({"stage": "Choose a stage of this job's pipeline."})
-    current = locked.stage
-    if stage.pk == current.pk:
-        return locked
-    if enforce_required and _is_forward(current, stage):
-        missing = missing_required(locked, current)
-        if missing:
-            raise RequiredFieldsMissing(stage=current, fields=missing)
-    now = at or timezone.now()
-    before_customer_stage = locked.customer_stage
-    locked.stage = stage
-    locked.stage_entered_at = now
-    if stage.visible_to_customer:
-        locked.customer_stage = stage
-    if stage.is_terminal and locked.closed_at is None:
-        locked.closed_at = now
-    elif not stage.is_terminal:
-        locked.closed_at = None
-    _touch(
-        locked,
-        at=now,
-        fields=["stage", "stage_entered_at", "customer_stage", "closed_at"],
-    )
-    # The customer sees a status change only when what they see changes: moves into and out
-    # of internal stages leave no trace for them.
-    customer_sees = stage.visible_to_customer and (
-        before_customer_stage is None or before_customer_stage.pk != stage.pk
-    )
-    log(
-        job=locked,
-        kind=ActivityKind.STATUS_CHANGED,
-        actor=actor,
-        actor_kind=actor_kind,
-        visibility=Visibility.CUSTOMER if customer_sees else Visibility.INTERNAL,
-        data={
-            "from": _stage_ref(current),
-            "to": _stage_ref(stage),
-            "closed": stage.is_terminal,
-            "reopened": current.is_terminal and not stage.is_terminal,
-        },
-        at=now,
-    )
-    job.__dict__.update(locked.__dict__)
-    return locked
+    locked = job_lock(job=job, expected_version=expected_version)
+    return _move(
+        locked=locked, stage=stage, actor=actor, actor_kind=actor_kind, at=at,
+        enforce_required=enforce_required,
+    )  # fmt: skip
 
 
-def job_move_for_stage_deletion(*, job: Job, stage: Stage, actor: User) -> Job:
-    """Emptying a stage before it is deleted: logged like any move, without the form gate."""
-    return job_move(
-        job=job, stage=stage, actor=actor, expected_version=None, enforce_required=False
+def job_fill_and_move(
+    *,
+    job: Job,
+    stage: Stage,
+    values: Mapping[int, Any],
+    actor: User,
+    expected_version: int | None,
+    files: Mapping[StageField, Sequence[File]] | None = None,
+) -> Job:
+    """The required-fields dialog: fill the missing fields (files included) and move, all
+    or nothing. Files are stored first; the rest is one durable transaction."""
+    with files_stored(_by_field_name(files)) as stored, transaction.atomic(durable=True):
+        locked = job_lock(job=job, expected_version=expected_version)
+        _save_form(
+            locked=locked, stage=locked.stage, values=values, stored=stored, actor=actor,
+            actor_kind=None, at=None,
+        )  # fmt: skip
+        return _move(
+            locked=locked, stage=stage, actor=actor, actor_kind=None, at=None,
+            enforce_required=True,
+        )  # fmt: skip
+
+
+def stage_empty_into(stage: Stage, target: Stage, actor: User) -> int:
+    """pipelines.hooks' stage emptier: before a stage is deleted, every job in it moves to
+    ``target``, each move logged on its job like any other, without the form gate."""
+    moved = 0
+    for job in Job.objects.filter(stage=stage).order_by("pk"):
+        locked = job_lock(job=job, expected_version=None)
+        _move(
+            locked=locked, stage=target, actor=actor, actor_kind=None, at=None,
+            enforce_required=False,
+        )  # fmt: skip
+        moved += 1
+    return moved
+
+
+def customer_stages_reset(stage: Stage) -> None:
+    """pipelines.hooks' visibility handler: a stage was made internal or visible, so every
+    job of its pipeline reads its customer-visible stage again from its feed — the last
+    stage it entered that is visible now (None: the customer sees "In progress")."""
+    last_visible_entered = (
+        Activity.objects.filter(
+            job=OuterRef("pk"),
+            kind__in=STAGE_ENTRY_KINDS,
+            stage__visible_to_customer=True,
+            stage__deleted_at__isnull=True,
+        )
+        .order_by("-created_at", "-id")
+        .values("stage_id")[:1]
+    )
+    Job.objects.filter(pipeline_id=stage.pipeline_id).update(
+        customer_stage=Subquery(last_visible_entered)
     )
 
 
-DETAIL_KINDS = {
-    "title": ActivityKind.TITLE_CHANGED,
-    "owner": ActivityKind.OWNER_CHANGED,
-    "customer": ActivityKind.CUSTOMER_CHANGED,
-    "due_date": ActivityKind.DUE_DATE_CHANGED,
+# ----------------------------------------------------------------------------- details
+
+DETAIL_PAYLOADS: dict[str, Any] = {
+    "title": activity.TitleChanged,
+    "owner": activity.OwnerChanged,
+    "customer": activity.CustomerChanged,
+    "due_date": activity.DueDateChanged,
 }
 
 
-@transaction.atomic
+def _detail_payload(name: str, old: Any, new: Any) -> activity.Payload:
+    if name in ("owner", "customer"):
+        return DETAIL_PAYLOADS[name](old=activity.PersonRef.of(old), new=activity.PersonRef.of(new))
+    return DETAIL_PAYLOADS[name](old=old, new=new)
+
+
+@service
 def job_update(
     *, job: Job, actor: User, expected_version: int | None, **changes: Any
-) -> list[Activity]:
-    """Edit title, owner, customer and due date: one feed entry per field that changed."""
-    unknown = set(changes) - set(DETAIL_KINDS)
+) -> tuple[Job, list[Activity]]:
+    """Edit title, owner, customer and due date: one feed entry per field that changed.
+    Returns the job as it now is and the entries written."""
+    unknown = set(changes) - set(DETAIL_PAYLOADS)
     if unknown:
         raise ValueError(f"Not editable job details: {', '.join(sorted(unknown))}")
-    locked = _lock(job, expected_version)
+    locked = job_lock(job=job, expected_version=expected_version)
     _validate_people(
         workspace=locked.workspace,
         owner=changes.get("owner", locked.owner),
@@ -384,160 +375,305 @@ def job_update(
             continue
         setattr(locked, name, new)
         changed.append(name)
-        if name == "owner":
-            data = {"old": _user_ref(old), "new": _user_ref(new)}
-        elif name == "customer":
-            data = {"old": _customer_ref(old), "new": _customer_ref(new)}
-        elif name == "due_date":
-            data = {
-                "old": old.isoformat() if old else None,
-                "new": new.isoformat() if new else None,
-            }
-        else:
-            data = {"old": old, "new": new}
         # The customer sees title and due-date changes; owner and customer changes are internal.
         visibility = Visibility.CUSTOMER if name in ("title", "due_date") else Visibility.INTERNAL
         entries.append(
             log(
                 job=locked,
-                kind=DETAIL_KINDS[name],
+                payload=_detail_payload(name, old, new),
                 actor=actor,
                 visibility=visibility,
-                data=data,
                 at=now,
             )
         )
     if changed:
-        _touch(locked, at=now, fields=changed)
+        job_touch(locked, at=now, fields=changed)
         if {"title", "customer"} & set(changed):
             _refresh_search_text(locked)
-    job.__dict__.update(locked.__dict__)
-    return entries
+    return locked, entries
 
 
-@transaction.atomic
-def job_archive(*, job: Job, actor: User, expected_version: int | None = None) -> Job:
-    locked = _lock(job, expected_version)
+def _archive(locked: Job, actor: User) -> Job:
     if locked.archived_at is None:
         now = timezone.now()
         locked.archived_at = now
-        _touch(locked, at=now, fields=["archived_at"])
-        log(job=locked, kind=ActivityKind.ARCHIVED, actor=actor, at=now)
-    job.__dict__.update(locked.__dict__)
+        job_touch(locked, at=now, fields=["archived_at"])
+        log(job=locked, payload=activity.Archived(), actor=actor, at=now)
     return locked
 
 
-@transaction.atomic
+@service
+def job_archive(*, job: Job, actor: User, expected_version: int | None = None) -> Job:
+    return _archive(job_lock(job=job, expected_version=expected_version), actor)
+
+
+@service
 def job_restore(*, job: Job, actor: User, expected_version: int | None = None) -> Job:
-    locked = _lock(job, expected_version)
+    locked = job_lock(job=job, expected_version=expected_version)
     if locked.archived_at is not None:
         now = timezone.now()
         locked.archived_at = None
-        _touch(locked, at=now, fields=["archived_at"])
-        log(job=locked, kind=ActivityKind.RESTORED, actor=actor, at=now)
-    job.__dict__.update(locked.__dict__)
+        job_touch(locked, at=now, fields=["archived_at"])
+        log(job=locked, payload=activity.Restored(), actor=actor, at=now)
     return locked
 
 
-@transaction.atomic
+@service
 def job_copy(*, job: Job, pipeline: Pipeline, actor: User) -> Job:
     """Re-file a job: a new job in another pipeline, linked to the old one, which is archived."""
     if pipeline.pk == job.pipeline_id:
         raise ValidationError({"pipeline": "Choose a different pipeline to copy into."})
     if pipeline.workspace_id != job.workspace_id or pipeline.archived_at is not None:
         raise ValidationError({"pipeline": "Choose an active pipeline of this workspace."})
-    locked = _lock(job, None)
-    copy = job_create(
-        workspace=locked.workspace,
-        pipeline=pipeline,
-        title=locked.title,
-        actor=actor,
-        owner=locked.owner,
-        customer=locked.customer,
-        due_date=locked.due_date,
-    )
+    locked = job_lock(job=job, expected_version=None)
+    copy = _create(
+        workspace=locked.workspace, pipeline=pipeline, title=locked.title, actor=actor,
+        owner=locked.owner, customer=locked.customer, stage=None, due_date=locked.due_date,
+        at=None,
+    )  # fmt: skip
     copy.copied_from = locked
     copy.save(update_fields=["copied_from"])
     log(
         job=copy,
-        kind=ActivityKind.COPIED,
+        payload=activity.Copied(
+            direction="from", job=locked.reference, pipeline=locked.pipeline.name
+        ),
         actor=actor,
-        data={"direction": "from", "job": locked.reference, "pipeline": locked.pipeline.name},
     )
     log(
         job=locked,
-        kind=ActivityKind.COPIED,
+        payload=activity.Copied(direction="to", job=copy.reference, pipeline=pipeline.name),
         actor=actor,
-        data={"direction": "to", "job": copy.reference, "pipeline": pipeline.name},
     )
-    job_archive(job=locked, actor=actor)
+    _archive(locked, actor)
     return copy
 
 
-@transaction.atomic
+# ----------------------------------------------------------------------------- messages
+
+
+def _clean_body(body: str) -> str:
+    body = body.strip()
+    if len(body) > MESSAGE_MAX_CHARS:
+        raise ValidationError(
+            {"body": f"A message can be at most {MESSAGE_MAX_CHARS:,} characters; "
+             f"this one has {len(body):,}."}
+        )  # fmt: skip
+    return body
+
+
+@service
+def message_post_stored(
+    *,
+    job: Job,
+    body: str,
+    visibility: Visibility | str,
+    stored: Sequence[StoredFile],
+    actor: User,
+    actor_kind: ActorKind | str = ActorKind.STAFF,
+    at: dt.datetime | None = None,
+    one_time_token: str | None = None,
+) -> tuple[Job, Message | None]:
+    """An internal note or a reply, with files already stored (message_post stores them)."""
+    checked = checked_visibility(visibility, actor_kind)
+    body = _clean_body(body)
+    if not body and not stored:
+        raise ValidationError({"body": "Write something or attach a file."})
+    submission = one_time.claim(token=one_time_token, user=actor)
+    # A note does not conflict with other changes to the job, so it is not refused for a
+    # stale page: it is added to the job as it is now.
+    locked = job_lock(job=job, expected_version=None)
+    now = at or timezone.now()
+    message = None
+    if body:
+        message = Message.objects.create(
+            job=locked, body=body, visibility=checked, author=actor, author_kind=actor_kind,
+            created_at=now,
+        )  # fmt: skip
+        payload = activity.Reply() if checked == Visibility.CUSTOMER else activity.Note()
+        log(
+            job=locked, payload=payload, actor=actor, actor_kind=actor_kind,
+            visibility=checked, message=message, at=now,
+        )  # fmt: skip
+        # Append the new text rather than re-reading every message of the job: a job with
+        # thousands of notes would otherwise re-read all of them on each new one.
+        locked.search_text = f"{locked.search_text}\n{body}"[:SEARCH_TEXT_LIMIT]
+    attachments_create(
+        job=locked, stored=stored, visibility=checked, actor=actor, actor_kind=actor_kind,
+        at=now, message=message,
+    )  # fmt: skip
+    job_touch(locked, at=now, fields=["search_text"] if body else ())
+    one_time.record(submission, job=locked.number)
+    return locked, message
+
+
+def message_post(
+    *,
+    job: Job,
+    body: str,
+    visibility: Visibility | str,
+    actor: User,
+    files: Sequence[File] = (),
+    actor_kind: ActorKind | str = ActorKind.STAFF,
+    one_time_token: str | None = None,
+) -> tuple[Job, Message | None]:
+    """The composer (and a customer's reply): a note or a reply with any files attached to
+    it, all or nothing. Returns the job as it now is and the message (None: files only)."""
+    checked_visibility(visibility, actor_kind)
+    # Keyed, so a refused file's message goes next to the files field, not above the form.
+    with files_stored({FILES: files}) as stored:
+        return message_post_stored(
+            job=job, body=body, visibility=visibility, stored=stored.get(), actor=actor,
+            actor_kind=actor_kind, one_time_token=one_time_token,
+        )  # fmt: skip
+
+
 def message_add(
     *,
     job: Job,
     body: str,
-    visibility: Visibility,
+    visibility: Visibility | str,
     actor: User,
-    actor_kind: ActorKind = ActorKind.STAFF,
-    expected_version: int | None = None,
+    actor_kind: ActorKind | str = ActorKind.STAFF,
     at: dt.datetime | None = None,
 ) -> Message:
-    """An internal note or a reply to the customer."""
-    body = body.strip()
-    if not body:
+    """A note or reply without files (the demo, imports): one durable transaction."""
+    if not body.strip():
         raise ValidationError({"body": "Write something first."})
-    locked = _lock(job, expected_version)
-    now = at or timezone.now()
-    message = Message.objects.create(
-        job=locked,
-        body=body,
-        visibility=visibility,
-        author=actor,
-        author_kind=actor_kind,
-        created_at=now,
-    )
-    kind = ActivityKind.REPLY if visibility == Visibility.CUSTOMER else ActivityKind.NOTE
-    log(
-        job=locked,
-        kind=kind,
-        actor=actor,
-        actor_kind=actor_kind,
-        visibility=visibility,
-        message=message,
-        at=now,
-    )
-    # Append the new text rather than re-reading every message of the job: a job with
-    # thousands of notes would otherwise re-read all of them on each new one.
-    locked.search_text = f"{locked.search_text}\n{body}"[:SEARCH_TEXT_LIMIT]
-    _touch(locked, at=now, fields=["search_text"])
-    job.__dict__.update(locked.__dict__)
+    _job, message = message_post_stored(
+        job=job, body=body, visibility=visibility, stored=(), actor=actor,
+        actor_kind=actor_kind, at=at,
+    )  # fmt: skip
+    assert message is not None
     return message
 
 
-@transaction.atomic
+@service
 def message_make_internal(*, message: Message, actor: User) -> Message:
     """A reply sent to the customer by mistake becomes internal (the correction is logged)."""
+    job = job_lock(job=message.job, expected_version=None)
     message = Message.objects.select_for_update().get(pk=message.pk)
     if message.visibility == Visibility.INTERNAL:
         return message
     message.visibility = Visibility.INTERNAL
     message.save(update_fields=["visibility"])
-    job = _lock(message.job, None)
-    log(
-        job=job,
-        kind=ActivityKind.REPLY_VISIBILITY_CHANGED,
-        actor=actor,
-        message=message,
-        data={"old": Visibility.CUSTOMER, "new": Visibility.INTERNAL},
-    )
-    _touch(job, at=timezone.now())
+    now = timezone.now()
+    log(job=job, payload=activity.ReplyMadeInternal(), actor=actor, message=message, at=now)
+    job_touch(job, at=now)
     return message
 
 
-@transaction.atomic
+# ----------------------------------------------------------------------------- stage forms
+
+
+def _by_field_name(
+    files: Mapping[StageField, Sequence[File]] | None,
+) -> dict[str, Sequence[File]]:
+    """Uploads keyed by the stage form's field names (f_<id>), so a refused file's message
+    lands next to its field."""
+    return {f"f_{stage_field.pk}": uploads for stage_field, uploads in (files or {}).items()}
+
+
+def _customer_can_read(stage: Stage, stage_field: StageField) -> bool:
+    """Whether a saved value's entry is worth showing the customer at all (the portal then
+    applies the full rule when it reads the entry): the field is flagged visible and its
+    stage is visible — an internal stage makes everything on it internal."""
+    return stage_field.visible_to_customer and stage.visible_to_customer
+
+
+def _save_form(
+    *,
+    locked: Job,
+    stage: Stage,
+    values: Mapping[int, Any],
+    stored: StoredFiles,
+    actor: User | None,
+    actor_kind: ActorKind | str | None,
+    at: dt.datetime | None,
+) -> Activity | None:
+    """Save a stage form on a locked job: stored files become attachments listed after the
+    field's earlier files; one feed entry lists each changed field with old → new."""
+    if stage.pipeline_id != locked.pipeline_id:
+        raise ValidationError({"stage": "This form belongs to another pipeline."})
+    fields = {f.pk: f for f in stage.fields.filter(retired_at__isnull=True)}
+    existing = {fv.field_id: fv for fv in FieldValue.objects.filter(job=locked, field__in=fields)}
+    now = at or timezone.now()
+    values = dict(values)
+    for stage_field in fields.values():
+        added = stored.get(f"f_{stage_field.pk}")
+        if stage_field.field_type != FieldType.FILE or not added:
+            continue
+        # A file field's files are visible to the customer when the field reaches them.
+        attachments = attachments_create(
+            job=locked,
+            stored=added,
+            visibility=Visibility.CUSTOMER
+            if _customer_can_read(stage, stage_field)
+            else Visibility.INTERNAL,
+            actor=actor,
+            actor_kind=actor_kind or (ActorKind.STAFF if actor else ActorKind.SYSTEM),
+            at=now,
+        )
+        earlier = existing[stage_field.pk].value if stage_field.pk in existing else None
+        values[stage_field.pk] = [
+            *(earlier or []),
+            *({"id": a.pk, "name": a.original_name} for a in attachments),
+        ]
+    changes = []
+    customer_visible = False
+    for field_id, new in values.items():
+        stage_field = fields.get(field_id)
+        if stage_field is None:
+            raise ValidationError("A field of this form no longer exists. Reload the page.")
+        current = existing.get(field_id)
+        old = current.value if current else None
+        if same_value(old, new):
+            continue
+        if current is None:
+            FieldValue.objects.create(
+                job=locked, field=stage_field, value=new, updated_by=actor, updated_at=now
+            )
+        else:
+            current.value, current.updated_by, current.updated_at = new, actor, now
+            current.save(update_fields=["value", "updated_by", "updated_at"])
+        customer_visible = customer_visible or _customer_can_read(stage, stage_field)
+        changes.append(activity.FieldChange.of(stage_field, old, new))
+    if not changes:
+        return None
+    entry = log(
+        job=locked,
+        payload=activity.FormSaved(stage=activity.StageRef.of(stage), changes=tuple(changes)),
+        actor=actor,
+        actor_kind=actor_kind,
+        # The portal shows only the lines of fields the customer may read, of a visible entry.
+        visibility=Visibility.CUSTOMER if customer_visible else Visibility.INTERNAL,
+        at=now,
+    )
+    job_touch(locked, at=now)
+    return entry
+
+
+@service
+def form_save_stored(
+    *,
+    job: Job,
+    stage: Stage,
+    values: Mapping[int, Any],
+    actor: User | None,
+    expected_version: int | None,
+    stored: StoredFiles | None = None,
+    actor_kind: ActorKind | str | None = None,
+    at: dt.datetime | None = None,
+) -> tuple[Job, Activity | None]:
+    locked = job_lock(job=job, expected_version=expected_version)
+    entry = _save_form(
+        locked=locked, stage=stage, values=values,
+        stored=stored or StoredFiles.empty(),
+        actor=actor, actor_kind=actor_kind, at=at,
+    )  # fmt: skip
+    return locked, entry
+
+
 def form_save(
     *,
     job: Job,
@@ -545,73 +681,29 @@ def form_save(
     values: Mapping[int, Any],
     actor: User | None,
     expected_version: int | None,
-    actor_kind: ActorKind | None = None,
+    files: Mapping[StageField, Sequence[File]] | None = None,
+    actor_kind: ActorKind | str | None = None,
     at: dt.datetime | None = None,
 ) -> Activity | None:
-    """Save a stage form: one feed entry listing each changed field with old → new."""
-    locked = _lock(job, expected_version)
-    if stage.pipeline_id != locked.pipeline_id:
-        raise ValidationError({"stage": "This form belongs to another pipeline."})
-    fields = {f.pk: f for f in stage.fields.filter(retired_at__isnull=True)}
-    existing = {fv.field_id: fv for fv in FieldValue.objects.filter(job=locked, field__in=fields)}
-    now = at or timezone.now()
-    changes = []
-    customer_visible = False
-    for field_id, new in values.items():
-        field = fields.get(field_id)
-        if field is None:
-            raise ValidationError("A field of this form no longer exists. Reload the page.")
-        current = existing.get(field_id)
-        old = current.value if current else None
-        if (old if is_filled(old) else None) == (new if is_filled(new) else None):
-            continue
-        if current is None:
-            FieldValue.objects.create(
-                job=locked, field=field, value=new, updated_by=actor, updated_at=now
-            )
-        else:
-            current.value, current.updated_by, current.updated_at = new, actor, now
-            current.save(update_fields=["value", "updated_by", "updated_at"])
-        customer_visible = customer_visible or field.visible_to_customer
-        changes.append(
-            {
-                "field": field.pk,
-                "label": field.label,
-                "old": value_as_text(old),
-                "new": value_as_text(new),
-                "visible": field.visible_to_customer,
-                # Staff never see amounts: the feed leaves money lines out for them.
-                "money": field.field_type == FieldType.MONEY,
-            }
-        )
-    if not changes:
-        return None
-    entry = log(
-        job=locked,
-        kind=ActivityKind.FORM_SAVED,
-        actor=actor,
-        actor_kind=actor_kind,
-        # The portal shows only the visible fields' lines of a visible entry.
-        visibility=Visibility.CUSTOMER if customer_visible else Visibility.INTERNAL,
-        data={"stage": _stage_ref(stage), "changes": changes},
-        at=now,
-    )
-    _touch(locked, at=now)
-    job.__dict__.update(locked.__dict__)
-    return entry
+    """Save a stage form, its file fields' uploads included: files stored first, then one
+    durable transaction. Returns the feed entry (None when nothing changed)."""
+    with files_stored(_by_field_name(files)) as stored:
+        _job, entry = form_save_stored(
+            job=job, stage=stage, values=values, actor=actor,
+            expected_version=expected_version, stored=stored, actor_kind=actor_kind, at=at,
+        )  # fmt: skip
+        return entry
 
 
-@transaction.atomic
-def job_save_and_move(
-    *,
-    job: Job,
-    stage: Stage,
-    values: Mapping[int, Any],
-    actor: User,
-    expected_version: int | None,
-) -> Job:
-    """The required-fields dialog: fill the missing fields and move, all or nothing."""
-    form_save(
-        job=job, stage=job.stage, values=values, actor=actor, expected_version=expected_version
-    )
-    return job_move(job=job, stage=stage, actor=actor, expected_version=None)
+# ----------------------------------------------------------------------------- followers
+
+
+@service
+def job_follow(*, job: Job, user: User) -> None:
+    """Follow a job: hear (bell and e-mail) what its customer does, as its owner does."""
+    JobFollower.objects.get_or_create(job=job, user=user)
+
+
+@service
+def job_unfollow(*, job: Job, user: User) -> None:
+    JobFollower.objects.filter(job=job, user=user).delete()

@@ -1,7 +1,8 @@
 """Sending what the outbox holds (run by the ``deliver_email`` background task).
 
-A customer update is written at send time from the feed entries it lists, through the portal's
-visibility rule, so nothing that became internal meanwhile goes out. A failed send is tried
+A customer update is written at send time from the feed entries it lists, through
+jobs.customer_view (the portal's own reading of a job), so nothing that became internal
+meanwhile goes out. A failed send is tried
 again with backoff; after the last attempt the e-mail is marked failed for admins to see.
 """
 
@@ -9,26 +10,32 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from jobline.customers.models import Customer
-from jobline.notifications.emails import REPLY_KINDS, schedule
-from jobline.notifications.models import EmailKind, EmailStatus, Notification, OutgoingEmail
-from jobline.portal import selectors as portal_selectors
+from jobline.core.mail import email_message
+from jobline.customers.unsubscribe import unsubscribe_token
+from jobline.jobs import customer_view
+from jobline.notifications.models import (
+    REPLY_KINDS,
+    EmailKind,
+    EmailStatus,
+    Notification,
+    OutgoingEmail,
+)
 from jobline.workspaces.models import Membership, Role
+from jobline.workspaces.viewers import customer_viewer
 
 logger = logging.getLogger(__name__)
 
-UNSUBSCRIBE_SALT = "jobline.portal.unsubscribe"
 # What every send attempt records on the outbox row.
 ATTEMPT_FIELDS = ("subject", "to_address", "attempts", "last_error", "status")
 
@@ -37,37 +44,20 @@ def absolute(path: str) -> str:
     return f"{settings.JOBLINE_BASE_URL}{path}"
 
 
-def unsubscribe_token(customer: Customer) -> str:
-    """A signed token naming the customer profile: no sign-in is needed to use it."""
-    return signing.dumps({"customer": customer.pk}, salt=UNSUBSCRIBE_SALT)
-
-
-def customer_from_unsubscribe_token(token: str) -> Customer | None:
-    try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-    except signing.BadSignature:
-        return None
-    customer_id = data.get("customer") if isinstance(data, dict) else None
-    if not isinstance(customer_id, int):
-        return None
-    return Customer.objects.select_related("workspace").filter(pk=customer_id).first()
-
-
 def _customer_update(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     job = email.job
     customer = email.customer
     if customer is None or not customer.email or customer.archived_at or job.archived_at:
         return None
-    entries = portal_selectors.customer_update_entries(job=job, activity_ids=email.activity_ids)
+    viewer = customer_viewer(customer)
+    entries = customer_view.update_entries(job, viewer, email.activity_ids)
     if not customer.notify_on_replies:  # unsubscribed while the e-mail waited
         entries = [entry for entry in entries if entry.kind not in REPLY_KINDS]
     if not entries:
         return None
     business = job.workspace.name
     job_url = (
-        absolute(reverse("portal:job", args=[job.pk]))
-        if portal_selectors.portal_shows_jobs(job.workspace)
-        else ""
+        absolute(reverse("portal:job", args=[job.pk])) if job.workspace.portal_shows_jobs else ""
     )
     unsubscribe_url = absolute(reverse("portal:unsubscribe", args=[unsubscribe_token(customer)]))
     context = {
@@ -75,7 +65,7 @@ def _customer_update(email: OutgoingEmail) -> EmailMultiAlternatives | None:
         "customer": customer,
         "job": job,
         "entries": entries,
-        "status": portal_selectors.status_label(job),
+        "status": customer_view.status_label(job),
         "job_url": job_url,
         "unsubscribe_url": unsubscribe_url,
         "notify_on_replies": customer.notify_on_replies,
@@ -100,28 +90,25 @@ def _customer_update(email: OutgoingEmail) -> EmailMultiAlternatives | None:
 def _compose(
     template: str, *, subject: str, to: str, context: dict[str, Any], headers: dict[str, str]
 ) -> EmailMultiAlternatives:
-    """Plain text and HTML from notifications/email/<template>.txt and .html."""
-    message = EmailMultiAlternatives(
-        subject=subject[:250],
-        body=render_to_string(f"notifications/email/{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
+    """Plain text and HTML from notifications/email/<template>.txt and .html; every header
+    (the subject holds a business name and a job title) folded to one line."""
+    return email_message(
+        subject=subject,
+        text=render_to_string(f"notifications/email/{template}.txt", context),
+        html=render_to_string(f"notifications/email/{template}.html", context),
         to=[to],
         headers={"Auto-Submitted": "auto-generated", **headers},
     )
-    message.attach_alternative(
-        render_to_string(f"notifications/email/{template}.html", context), "text/html"
-    )
-    return message
 
 
-def _one_line(entry: portal_selectors.PortalEntry) -> str:
+def _one_line(entry: customer_view.CustomerEntry) -> str:
     """An entry as a subject line."""
     if entry.kind == "reply":
         return f"new reply from {entry.actor_name}"
     if entry.file is not None:
         return f"{entry.actor_name} shared {entry.file.original_name}"
-    if entry.kind == "status_changed":
-        return f"now {entry.text.removeprefix('moved it on: ')}"
+    if entry.status:
+        return f"now {entry.status}"
     return entry.text
 
 
@@ -154,8 +141,16 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=settings.JOBLINE_EMAIL_RETRY_BASE_SECONDS * 4 ** (attempts - 1))
 
 
-def deliver(email_id: int, *, now: dt.datetime | None = None) -> str:
-    """Send one e-mail if it is due. Returns what happened, for the task's result."""
+@dataclass(frozen=True)
+class Outcome:
+    """What a delivery did (the task's result), and when to try again after a failure."""
+
+    status: str
+    retry_at: dt.datetime | None = None
+
+
+def deliver(email_id: int, *, now: dt.datetime | None = None) -> Outcome:
+    """Send one e-mail if it is due."""
     now = now or timezone.now()
     with transaction.atomic():
         email = (
@@ -166,14 +161,14 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> str:
             .first()
         )
         if email is None or email.status not in (EmailStatus.WAITING, EmailStatus.RETRYING):
-            return "nothing to do"
+            return Outcome("nothing to do")
         if email.send_after > now:
-            return "not due yet"  # a task for its send time is queued
+            return Outcome("not due yet")  # a task for its send time is queued
         message = build(email)
         if message is None:
             email.status = EmailStatus.WITHHELD
             email.save(update_fields=["status"])
-            return "withheld"
+            return Outcome("withheld")
         # Where it goes now: the profile's or member's current address.
         email.subject, email.to_address = message.subject, message.to[0]
         email.attempts += 1
@@ -188,14 +183,14 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> str:
             else:
                 email.status = EmailStatus.RETRYING
                 email.send_after = now + retry_delay(email.attempts)
-                schedule(email)
             email.save(update_fields=[*ATTEMPT_FIELDS, "send_after"])
-            return email.status
+            retrying = email.status == EmailStatus.RETRYING
+            return Outcome(email.status, retry_at=email.send_after if retrying else None)
         email.status = EmailStatus.SENT
         email.sent_at = timezone.now()
         email.last_error = ""
         email.save(update_fields=[*ATTEMPT_FIELDS, "sent_at"])
-        return "sent"
+        return Outcome("sent")
 
 
 def _tell_admins(email: OutgoingEmail) -> None:
@@ -222,6 +217,6 @@ def deliver_due(*, now: dt.datetime | None = None) -> dict[str, int]:
     ).order_by("send_after", "id")
     outcome: dict[str, int] = {}
     for email_id in due.values_list("pk", flat=True):
-        result = deliver(email_id, now=now)
-        outcome[result] = outcome.get(result, 0) + 1
+        status = deliver(email_id, now=now).status
+        outcome[status] = outcome.get(status, 0) + 1
     return outcome

@@ -16,46 +16,29 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobline.accounts.models import User
-from jobline.jobs.models import Activity, ActivityKind, ActorKind, Job, Visibility
-from jobline.notifications.models import EmailKind, EmailStatus, OutgoingEmail
+from jobline.jobs.choices import ActorKind, Visibility
+from jobline.jobs.models import Activity, Job
+from jobline.notifications import tasks
+from jobline.notifications.models import (
+    CUSTOMER_EMAIL_KINDS,
+    REPLY_KINDS,
+    EmailKind,
+    EmailStatus,
+    OutgoingEmail,
+)
 
 logger = logging.getLogger(__name__)
-
-# Feed entries the customer is e-mailed about (when they are customer-visible and not their own).
-CUSTOMER_EMAIL_KINDS = frozenset(
-    {
-        ActivityKind.STATUS_CHANGED,
-        ActivityKind.REPLY,
-        ActivityKind.FILE_ADDED,
-        ActivityKind.FILE_VISIBILITY_CHANGED,
-        ActivityKind.REQUEST_CREATED,
-        ActivityKind.REQUEST_REOPENED,
-    }
-)
-# Of those, the ones a customer can switch off with "Notify on replies" / unsubscribe.
-REPLY_KINDS = frozenset(
-    {ActivityKind.REPLY, ActivityKind.FILE_ADDED, ActivityKind.FILE_VISIBILITY_CHANGED}
-)
 
 
 def schedule(email: OutgoingEmail) -> None:
     """Enqueue the e-mail's delivery task for its send time, once the transaction commits."""
-    email_id, when = email.pk, email.send_after
-
-    def enqueue() -> None:
-        from jobline.notifications.tasks import deliver_email
-
-        try:
-            deliver_email.using(run_after=when).enqueue(email_id)
-        except Exception:  # the outbox row stays; `manage.py send_due_emails` picks it up
-            logger.exception("Could not enqueue the delivery of e-mail %s", email_id)
-
-    transaction.on_commit(enqueue)
+    transaction.on_commit(lambda: tasks.enqueue_delivery(email.pk, email.send_after))
 
 
 def customer_update_queue(activity: Activity) -> OutgoingEmail | None:
     """Tell the job's customer about a feed entry, in a digest with whatever else reaches
-    them within the window. Called by ``jobs.services.log`` for every entry."""
+    them within the window. What the e-mail says is decided when it is sent (delivery.py),
+    through the same visibility rules as the portal."""
     if (
         activity.kind not in CUSTOMER_EMAIL_KINDS
         or activity.visibility != Visibility.CUSTOMER
@@ -85,7 +68,7 @@ def customer_update_queue(activity: Activity) -> OutgoingEmail | None:
         waiting.activity_ids = [*waiting.activity_ids, activity.pk]
         waiting.save(update_fields=["activity_ids"])
         return waiting
-    return _queue(
+    return queue(
         job=job,
         kind=EmailKind.CUSTOMER_UPDATE,
         customer=customer,
@@ -95,26 +78,39 @@ def customer_update_queue(activity: Activity) -> OutgoingEmail | None:
     )
 
 
-def staff_alert_queue(*, job: Job, recipient: User, text: str) -> OutgoingEmail:
-    """E-mail a member about what the customer did (sent at once, no digest window)."""
-    return _queue(
-        job=job,
-        kind=EmailKind.STAFF_ALERT,
-        recipient=recipient,
-        to_address=recipient.email,
-        lines=[text],
-        send_after=timezone.now(),
+def staff_alert_queue(*, job: Job, recipient: User, text: str, at: dt.datetime) -> OutgoingEmail:
+    """E-mail a member about what the customer did (sent at once, no digest window). One
+    action of the customer (a reply with two files) is one e-mail: entries written at the same
+    instant update the e-mail still waiting."""
+    waiting = (
+        OutgoingEmail.objects.select_for_update()
+        .filter(
+            job=job,
+            kind=EmailKind.STAFF_ALERT,
+            recipient=recipient,
+            status=EmailStatus.WAITING,
+            created_at=at,
+        )
+        .first()
     )
+    if waiting is not None:
+        waiting.lines = [text]
+        waiting.save(update_fields=["lines"])
+        return waiting
+    return queue(
+        job=job, kind=EmailKind.STAFF_ALERT, recipient=recipient, to_address=recipient.email,
+        lines=[text], send_after=at, created_at=at,
+    )  # fmt: skip
 
 
-def _queue(*, job: Job, **fields: Any) -> OutgoingEmail:
+def queue(*, job: Job, **fields: Any) -> OutgoingEmail:
     email = OutgoingEmail.objects.create(workspace_id=job.workspace_id, job=job, **fields)
     schedule(email)
     return email
 
 
 def send_again(email: OutgoingEmail) -> OutgoingEmail:
-    """An admin's "Send again" for a failed e-mail: a fresh round of attempts, now."""
+    """A fresh round of attempts for a failed e-mail, now (inside the caller's transaction)."""
     if email.status not in (EmailStatus.FAILED, EmailStatus.RETRYING):
         return email
     email.status = EmailStatus.RETRYING

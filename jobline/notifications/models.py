@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from jobline.jobs.choices import ActivityKind
 from jobline.jobs.models import Job
 
 
@@ -28,20 +29,21 @@ class Notification(models.Model):
         return self.text
 
 
-class JobFollower(models.Model):
-    """A staff member who asked to hear what the customer does on a job they do not own."""
-
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="followers")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["job", "user"], name="jobfollower_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} follows job {self.job_id}"
+# Feed entries the customer is e-mailed about (when they are customer-visible and not their own).
+CUSTOMER_EMAIL_KINDS = frozenset(
+    {
+        ActivityKind.STATUS_CHANGED,
+        ActivityKind.REPLY,
+        ActivityKind.FILE_ADDED,
+        ActivityKind.FILE_VISIBILITY_CHANGED,
+        ActivityKind.REQUEST_CREATED,
+        ActivityKind.REQUEST_REOPENED,
+    }
+)
+# Of those, the ones a customer can switch off with "Notify on replies" / unsubscribe.
+REPLY_KINDS = frozenset(
+    {ActivityKind.REPLY, ActivityKind.FILE_ADDED, ActivityKind.FILE_VISIBILITY_CHANGED}
+)
 
 
 class EmailKind(models.TextChoices):

@@ -1,26 +1,37 @@
-"""Writing and reading staff notifications."""
+"""Staff notifications (the bell) and the admins' actions on the e-mail outbox."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from jobline.accounts.models import User
-from jobline.jobs.models import Job
-from jobline.notifications.emails import staff_alert_queue
-from jobline.notifications.models import JobFollower, Notification
+from jobline.core.transactions import service
+from jobline.jobs import activity as payloads
+from jobline.jobs.choices import ActorKind
+from jobline.jobs.models import Activity, Job, JobFollower
+from jobline.notifications import emails
+from jobline.notifications.models import Notification, OutgoingEmail
 from jobline.workspaces.models import Membership
+from jobline.workspaces.services import audit_record
+
+REPLY_QUOTE_CHARS = 80
 
 
-def notify_job_staff(*, job: Job, text: str, actor: User | None) -> list[Notification]:
+def alert_staff(activity: Activity) -> list[Notification]:
     """Tell the job's owner and the staff who follow it what the customer did: a bell
-    notification and an e-mail each, in the same transaction as the change. Nobody is told
-    about their own actions, and a removed member is told nothing."""
+    notification and an e-mail each, in the same transaction as the change. One action of the
+    customer (a reply with files; a document sent into a request) is one notification: entries
+    written at the same instant share it. Nobody is told of their own actions, and a removed
+    member is told nothing."""
+    job = activity.job
     wanted = set(JobFollower.objects.filter(job=job).values_list("user_id", flat=True))
     if job.owner_id is not None:
         wanted.add(job.owner_id)
-    if actor is not None:
-        wanted.discard(actor.pk)
+    if activity.actor_id is not None:
+        wanted.discard(activity.actor_id)
     if not wanted:
         return []
     recipients = User.objects.filter(
@@ -29,26 +40,44 @@ def notify_job_staff(*, job: Job, text: str, actor: User | None) -> list[Notific
         .values("user_id"),
         is_active=True,
     ).order_by("id")
+    at = activity.created_at
+    text = alert_text(job, at)
     notifications = []
     for recipient in recipients:
-        notifications.append(
-            Notification.objects.create(recipient=recipient, job=job, text=text[:255])
+        notification, _created = Notification.objects.update_or_create(
+            recipient=recipient, job=job, created_at=at, defaults={"text": text[:255]}
         )
-        staff_alert_queue(job=job, recipient=recipient, text=text)
+        notifications.append(notification)
+        emails.staff_alert_queue(job=job, recipient=recipient, text=text, at=at)
     return notifications
 
 
-def is_following(*, job: Job, user: User) -> bool:
-    return JobFollower.objects.filter(job=job, user=user).exists()
-
-
-def follow(*, job: Job, user: User) -> None:
-    """Follow a job: hear (bell and e-mail) what its customer does, as its owner does."""
-    JobFollower.objects.get_or_create(job=job, user=user)
-
-
-def unfollow(*, job: Job, user: User) -> None:
-    JobFollower.objects.filter(job=job, user=user).delete()
+def alert_text(job: Job, at: dt.datetime) -> str:
+    """What the customer did on the job at that instant, in one line for staff."""
+    name = job.customer.name if job.customer else "The customer"
+    entries = (
+        Activity.objects.filter(job=job, created_at=at, actor_kind=ActorKind.CUSTOMER)
+        .select_related("message")
+        .order_by("id")
+    )
+    parts = []
+    files = 0
+    for entry in entries:
+        payload = entry.payload
+        if isinstance(payload, payloads.Reply) and entry.message is not None:
+            body = " ".join(entry.message.body.split())
+            parts.append(f"replied: “{body[:REPLY_QUOTE_CHARS]}”")
+        elif isinstance(payload, payloads.RequestFulfilled):
+            parts.append(f"sent “{payload.title}”")
+            files -= payload.files  # the request's own files are not news of their own
+        elif isinstance(payload, payloads.FormSaved):
+            labels = ", ".join(change.label for change in payload.changes)
+            parts.append(f"filled in {labels}")
+        elif isinstance(payload, payloads.FileAdded):
+            files += 1
+    if files > 0:
+        parts.append(f"uploaded {files} file{'s' if files != 1 else ''}")
+    return f"{name} {'; '.join(parts) or 'did something'}"
 
 
 def unread_count(*, user: User, workspace_id: int) -> int:
@@ -65,7 +94,24 @@ def inbox(*, user: User, workspace_id: int) -> QuerySet[Notification]:
     )
 
 
+@service
 def mark_all_read(*, user: User, workspace_id: int) -> int:
     return Notification.objects.filter(
         recipient=user, read_at__isnull=True, job__workspace_id=workspace_id
     ).update(read_at=timezone.now())
+
+
+@service
+def email_send_again(*, email: OutgoingEmail, actor: User) -> OutgoingEmail:
+    """An admin's "Send again" for a failed e-mail: a fresh round of attempts, now; audited."""
+    locked = (
+        OutgoingEmail.objects.select_for_update(of=("self",)).select_related("job").get(pk=email.pk)
+    )
+    old = locked.status
+    emails.send_again(locked)
+    if locked.status != old:
+        audit_record(
+            workspace=locked.workspace, actor=actor, action="email.sent_again",
+            target=f"{locked.job.reference} → {locked.to_address}", old=old, new=locked.status,
+        )  # fmt: skip
+    return locked

@@ -8,7 +8,6 @@ urlpatterns = [
     path("", views.notification_list, name="list"),
     path("bell/", views.bell, name="bell"),
     path("read/", views.mark_all_read, name="mark_all_read"),
-    path("follow/<int:number>/", views.follow, name="follow"),
     path("email/", views.email_delivery, name="email_delivery"),
     path("email/<int:email_id>/send-again/", views.email_send_again, name="email_send_again"),
 ]

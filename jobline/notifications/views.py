@@ -9,11 +9,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from jobline.jobs import selectors as job_selectors
-from jobline.notifications import emails, selectors, services
+from jobline.notifications import selectors, services
 from jobline.notifications.models import EmailStatus
-from jobline.workspaces.models import Module
-from jobline.workspaces.permissions import admin_required, member_required, module_required
+from jobline.workspaces.permissions import admin_required, member_required
 
 
 @member_required
@@ -36,22 +34,6 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def mark_all_read(request: HttpRequest) -> HttpResponse:
     services.mark_all_read(user=request.user, workspace_id=request.workspace.pk)
     return redirect("notifications:list")
-
-
-@module_required(Module.JOBS)
-@require_POST
-def follow(request: HttpRequest, number: int) -> HttpResponse:
-    """Follow or stop following a job (its owner hears about it anyway)."""
-    job = job_selectors.get_job(workspace=request.workspace, number=number)
-    if request.POST.get("follow") == "1":
-        services.follow(job=job, user=request.user)
-        messages.success(
-            request, f"You'll hear when the customer does something on {job.reference}."
-        )
-    else:
-        services.unfollow(job=job, user=request.user)
-        messages.success(request, f"You no longer follow {job.reference}.")
-    return redirect("jobs:detail", job.number)
 
 
 @admin_required
@@ -80,6 +62,6 @@ def email_send_again(request: HttpRequest, email_id: int) -> HttpResponse:
     if email is None:
         raise Http404("No such e-mail.")
     if email.status in (EmailStatus.FAILED, EmailStatus.RETRYING):
-        emails.send_again(email)
+        services.email_send_again(email=email, actor=request.user)
         messages.success(request, f"The e-mail to {email.to_address} will be sent again now.")
     return redirect("notifications:email_delivery")

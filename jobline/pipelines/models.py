@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from jobline.workspaces.models import Workspace
+from jobline.workspaces.viewers import Viewer, sees_money
 
 # Stages are placed at gapped positions so a drag between two stages never renumbers the rest.
 POSITION_GAP = 1024
+
+
+class PipelineQuerySet(models.QuerySet["Pipeline"]):
+    def active_in(self, workspace: Workspace | int) -> PipelineQuerySet:
+        """A workspace's pipelines that take new work (not archived), by name."""
+        return self.filter(workspace=workspace, archived_at__isnull=True).order_by("name", "id")
 
 
 class Pipeline(models.Model):
@@ -25,6 +32,8 @@ class Pipeline(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True)
 
+    objects = PipelineQuerySet.as_manager()
+
     class Meta:
         indexes = [
             # Serves the pipelines page and every pipeline picker: a workspace's active ones.
@@ -37,6 +46,31 @@ class Pipeline(models.Model):
     @property
     def is_archived(self) -> bool:
         return self.archived_at is not None
+
+
+def _customer_stage_q() -> Q:
+    return Q(visible_to_customer=True)
+
+
+class StageQuerySet(models.QuerySet["Stage"]):
+    def live(self) -> StageQuerySet:
+        """Stages not deleted, in board order."""
+        return self.filter(deleted_at__isnull=True).order_by("position", "id")
+
+    def visible_to(self, viewer: Viewer | None) -> StageQuerySet:
+        """The stages a viewer may read by name. Members: every stage of their workspace.
+        Customers (and previews): only stages flagged visible to the customer; an internal
+        stage's name and label never reach them."""
+        if viewer is None:
+            return self.none()
+        mine = self.filter(pipeline__workspace_id=viewer.workspace_id)
+        return mine.filter(_customer_stage_q()) if viewer.sees_as_customer else mine
+
+    def with_customer_visibility(self) -> StageQuerySet:
+        """Each stage with ``customer_sees`` (staff pages' Internal chips): the same rule."""
+        return self.annotate(
+            customer_sees=ExpressionWrapper(_customer_stage_q(), output_field=BooleanField())
+        )
 
 
 class Stage(models.Model):
@@ -60,6 +94,8 @@ class Stage(models.Model):
     )
     # Deleted stages stay as rows: old feed entries and saved form values still point at them.
     deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StageQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]
@@ -124,6 +160,52 @@ class FieldType(models.TextChoices):
     FILE = "file", "File upload"
 
 
+def _customer_field_q() -> Q:
+    return Q(
+        visible_to_customer=True,
+        retired_at__isnull=True,
+        stage__visible_to_customer=True,
+        stage__deleted_at__isnull=True,
+    )
+
+
+class StageFieldQuerySet(models.QuerySet["StageField"]):
+    def visible_to(self, viewer: Viewer | None) -> StageFieldQuerySet:
+        """The form fields whose labels and values a viewer may read. Members: all of their
+        workspace's. Customers (and previews): live fields flagged visible to the customer on
+        live stages that are visible to the customer — an internal stage makes everything
+        on it internal, its fields included. (Which of those a given job shows also depends
+        on how far the customer has seen the job go: FieldValue.objects.visible_to.)"""
+        if viewer is None:
+            return self.none()
+        mine = self.filter(stage__pipeline__workspace_id=viewer.workspace_id)
+        return mine.filter(_customer_field_q()) if viewer.sees_as_customer else mine
+
+    def on_job(
+        self, viewer: Viewer | None, *, pipeline_id: int, customer_stage_position: int | None
+    ) -> StageFieldQuerySet:
+        """The fields of a job's pipeline whose labels and values the viewer may read on
+        that job: visible_to, money fields only for viewers who see money, and for customers
+        only the fields of stages no later than the customer-visible stage the job last
+        entered (``customer_stage_position``; None: it entered none, so no fields). What a
+        customer sees follows that stage, never the real one: a move into an internal stage
+        leaves no trace."""
+        fields = self.visible_to(viewer).filter(stage__pipeline_id=pipeline_id)
+        if not sees_money(viewer):
+            fields = fields.exclude(field_type=FieldType.MONEY)
+        if viewer is not None and viewer.sees_as_customer:
+            if customer_stage_position is None:
+                return fields.none()
+            fields = fields.filter(stage__position__lte=customer_stage_position)
+        return fields
+
+    def with_customer_visibility(self) -> StageFieldQuerySet:
+        """Each field with ``customer_sees``: the same rule, for the pipeline editor's chips."""
+        return self.annotate(
+            customer_sees=ExpressionWrapper(_customer_field_q(), output_field=BooleanField())
+        )
+
+
 class StageField(models.Model):
     """One field of a stage's job form. Retired (never deleted) so saved values stay readable."""
 
@@ -143,6 +225,8 @@ class StageField(models.Model):
     position = models.IntegerField(default=0)
     retired_at = models.DateTimeField(null=True, blank=True)
 
+    objects = StageFieldQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "id"]
         indexes = [
@@ -156,3 +240,7 @@ class StageField(models.Model):
     @property
     def is_retired(self) -> bool:
         return self.retired_at is not None
+
+    @property
+    def is_money(self) -> bool:
+        return self.field_type == FieldType.MONEY

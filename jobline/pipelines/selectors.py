@@ -1,4 +1,7 @@
-"""Pipeline reads for the staff pages, each scoped to one workspace."""
+"""Pipeline reads for the staff pages, each scoped to one workspace.
+
+Job counts go through the stages' and pipelines' reverse ``jobs`` relation: this app sits
+below jobs and does not import its models."""
 
 from __future__ import annotations
 
@@ -6,21 +9,8 @@ from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
-from jobline.jobs.models import Job
 from jobline.pipelines.models import Pipeline, Stage, StageField
 from jobline.workspaces.models import Workspace
-
-
-def _count_of(queryset: QuerySet, link: str) -> Coalesce:
-    """A correlated COUNT: cheaper than joining two has-many tables into one GROUP BY."""
-    counted = (
-        queryset.filter(**{link: OuterRef("pk")})
-        .order_by()
-        .values(link)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 def pipelines(workspace: Workspace, include_archived: bool = False) -> QuerySet[Pipeline]:
@@ -28,9 +18,18 @@ def pipelines(workspace: Workspace, include_archived: bool = False) -> QuerySet[
     queryset = Pipeline.objects.filter(workspace=workspace)
     if not include_archived:
         queryset = queryset.filter(archived_at__isnull=True)
+    # The stages as a correlated count: joining both has-many tables into one GROUP BY would
+    # multiply the rows.
+    live_stage_count = (
+        Stage.objects.filter(pipeline=OuterRef("pk"), deleted_at__isnull=True)
+        .order_by()
+        .values("pipeline")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return queryset.annotate(
-        stage_count=_count_of(Stage.objects.filter(deleted_at__isnull=True), "pipeline"),
-        job_count=_count_of(Job.objects.filter(archived_at__isnull=True), "pipeline"),
+        stage_count=Coalesce(Subquery(live_stage_count, output_field=IntegerField()), Value(0)),
+        job_count=Count("jobs", filter=Q(jobs__archived_at__isnull=True)),
     ).order_by("name", "id")
 
 
@@ -62,14 +61,14 @@ def get_field(workspace: Workspace, field_id: int, include_retired: bool = False
 def stages_with_job_counts(pipeline: Pipeline) -> list[Stage]:
     """The pipeline editor's rows in order, each with ``job_count`` (unarchived jobs): one query."""
     return list(
-        pipeline.stages.filter(deleted_at__isnull=True)
+        Stage.objects.filter(pipeline=pipeline)
+        .live()
         .annotate(job_count=Count("jobs", filter=Q(jobs__archived_at__isnull=True)))
-        .order_by("position", "id")
     )
 
 
 def live_stages(pipeline: Pipeline) -> QuerySet[Stage]:
-    return pipeline.stages.filter(deleted_at__isnull=True).order_by("position", "id")
+    return Stage.objects.filter(pipeline=pipeline).live()
 
 
 def other_live_stages(stage: Stage) -> QuerySet[Stage]:
@@ -84,9 +83,11 @@ def stage_job_count(stage: Stage, include_archived: bool = True) -> int:
 
 
 def stage_fields(stage: Stage) -> list[StageField]:
-    """A stage's job form: its live fields in order, each with its condition field joined."""
+    """A stage's job form: its live fields in order, each with its condition field joined and
+    ``customer_sees`` (whether the customer reads it: StageField.objects.visible_to's rule)."""
     return list(
         stage.fields.filter(retired_at__isnull=True)
-        .select_related("condition_field")
+        .select_related("condition_field", "stage")
+        .with_customer_visibility()
         .order_by("position", "id")
     )

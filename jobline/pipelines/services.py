@@ -1,17 +1,21 @@
-"""Every change to pipelines, their stages and their stage forms."""
+"""Every change to pipelines, their stages and their stage forms. Each change that concerns
+who sees what (and every other change to a pipeline's shape) is written to the workspace's
+audit log, with old → new, in the same transaction."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.core.transactions import service
+from jobline.pipelines import hooks
 from jobline.pipelines.blueprints import BLUEPRINTS_BY_KEY, PipelineBlueprint
 from jobline.pipelines.models import POSITION_GAP, FieldType, Pipeline, Stage, StageField
 from jobline.workspaces.models import Workspace
+from jobline.workspaces.services import audit_changes, audit_record
 
 STAGE_EDITABLE = (
     "name",
@@ -35,7 +39,25 @@ FIELD_EDITABLE = (
 
 
 def live_stages(pipeline: Pipeline) -> list[Stage]:
-    return list(pipeline.stages.filter(deleted_at__isnull=True).order_by("position", "id"))
+    return list(Stage.objects.filter(pipeline=pipeline).live())
+
+
+def _stage_target(stage: Stage) -> str:
+    return f"{stage.pipeline.name} → {stage.name}"
+
+
+def _field_target(field: StageField) -> str:
+    return f"{_stage_target(field.stage)} → {field.label}"
+
+
+def _shown(visible: bool) -> str:
+    return "visible" if visible else "internal"
+
+
+def _audit(workspace_id: int, actor: User | None, action: str, target: str, **values: Any) -> None:
+    audit_record(
+        workspace=Workspace(pk=workspace_id), actor=actor, action=action, target=target, **values
+    )
 
 
 def validate_stage_set(stages: list[Stage]) -> None:
@@ -55,7 +77,7 @@ def _clean_stage(stage: Stage) -> None:
     stage.full_clean(exclude=["pipeline", "position"])
 
 
-@transaction.atomic
+@service
 def pipeline_create(
     *, workspace: Workspace, name: str, actor: User, description: str = ""
 ) -> Pipeline:
@@ -63,6 +85,7 @@ def pipeline_create(
     pipeline = Pipeline(workspace=workspace, name=name.strip(), description=description)
     pipeline.full_clean()
     pipeline.save()
+    _audit(workspace.pk, actor, "pipeline.created", pipeline.name, new="blank")
     Stage.objects.bulk_create(
         [
             Stage(pipeline=pipeline, name="New", colour="#0284c7", position=POSITION_GAP),
@@ -78,7 +101,7 @@ def pipeline_create(
     return pipeline
 
 
-@transaction.atomic
+@service
 def pipeline_create_from_blueprint(
     *, workspace: Workspace, blueprint_key: str, actor: User, name: str = ""
 ) -> Pipeline:
@@ -92,6 +115,7 @@ def pipeline_create_from_blueprint(
     )
     pipeline.full_clean()
     pipeline.save()
+    _audit(workspace.pk, actor, "pipeline.created", pipeline.name, new=blueprint.name)
     for index, stage_bp in enumerate(blueprint.stages, start=1):
         stage = Stage.objects.create(
             pipeline=pipeline,
@@ -125,31 +149,44 @@ def pipeline_create_from_blueprint(
     return pipeline
 
 
+@service
 def pipeline_update(*, pipeline: Pipeline, actor: User, **fields: Any) -> Pipeline:
     allowed = {"name", "description", "customers_can_reply", "customers_can_upload"}
     unknown = set(fields) - allowed
     if unknown:
         raise ValueError(f"Not pipeline fields: {', '.join(sorted(unknown))}")
+    current = Pipeline.objects.select_for_update().get(pk=pipeline.pk)
+    before = {name: getattr(current, name) for name in fields}
     for name, value in fields.items():
-        setattr(pipeline, name, value)
-    pipeline.full_clean()
-    pipeline.save(update_fields=list(fields))
+        setattr(current, name, value)
+    current.full_clean()
+    current.save(update_fields=list(fields))
+    audit_changes(
+        workspace=Workspace(pk=current.workspace_id), actor=actor, action="pipeline.changed",
+        target=before.get("name", current.name), before=before, after=fields,
+    )  # fmt: skip
+    for name in fields:
+        setattr(pipeline, name, getattr(current, name))
     return pipeline
 
 
+@service
 def pipeline_archive(*, pipeline: Pipeline, actor: User) -> None:
     if pipeline.archived_at is None:
         pipeline.archived_at = timezone.now()
         pipeline.save(update_fields=["archived_at"])
+        _audit(pipeline.workspace_id, actor, "pipeline.archived", pipeline.name)
 
 
+@service
 def pipeline_restore(*, pipeline: Pipeline, actor: User) -> None:
     if pipeline.archived_at is not None:
         pipeline.archived_at = None
         pipeline.save(update_fields=["archived_at"])
+        _audit(pipeline.workspace_id, actor, "pipeline.restored", pipeline.name)
 
 
-@transaction.atomic
+@service
 def stage_create(*, pipeline: Pipeline, actor: User, **fields: Any) -> Stage:
     """New stages go before the finishing stages (where work happens), or last if none."""
     Pipeline.objects.select_for_update().get(pk=pipeline.pk)
@@ -173,14 +210,21 @@ def stage_create(*, pipeline: Pipeline, actor: User, **fields: Any) -> Stage:
             stage.position = (stages[-1].position if stages else 0) + POSITION_GAP
         break
     stage.save()
+    _audit(
+        pipeline.workspace_id, actor, "stage.created", _stage_target(stage),
+        new=_shown(stage.visible_to_customer),
+    )  # fmt: skip
     return stage
 
 
-@transaction.atomic
+@service
 def stage_update(*, stage: Stage, actor: User, **fields: Any) -> Stage:
     """Renaming is safe: jobs point at the stage, not at its name."""
-    Pipeline.objects.select_for_update().get(pk=stage.pipeline_id)
-    was_terminal = Stage.objects.values_list("is_terminal", flat=True).get(pk=stage.pk)
+    pipeline = Pipeline.objects.select_for_update().get(pk=stage.pipeline_id)
+    saved = Stage.objects.get(pk=stage.pk)
+    was_terminal = saved.is_terminal
+    before = {name: getattr(saved, name) for name in fields}
+    target = f"{pipeline.name} → {saved.name}"
     for name, value in fields.items():
         if name not in STAGE_EDITABLE:
             raise ValueError(f"Not a stage field: {name}")
@@ -195,6 +239,14 @@ def stage_update(*, stage: Stage, actor: User, **fields: Any) -> Stage:
     others = [s for s in live_stages(stage.pipeline) if s.pk != stage.pk]
     validate_stage_set([*others, stage])
     stage.save()
+    after = {name: getattr(stage, name) for name in fields}
+    audit_changes(
+        workspace=Workspace(pk=pipeline.workspace_id), actor=actor, action="stage.changed",
+        target=target, before=before, after=after,
+    )  # fmt: skip
+    if before.get("visible_to_customer", stage.visible_to_customer) != stage.visible_to_customer:
+        # What customers read as the status of jobs that went through it changes too.
+        hooks.stage_visibility_changed(stage)
     return stage
 
 
@@ -214,13 +266,14 @@ class _Renumbered(Exception):
     pass
 
 
-@transaction.atomic
+@service
 def stage_reorder(*, stage: Stage, actor: User, before: Stage | None) -> None:
     """Place a stage just before another one (or last with ``before=None``).
 
     Only the moved stage changes position; the gaps make that possible almost always.
     """
     Pipeline.objects.select_for_update().get(pk=stage.pipeline_id)
+    old_place = _place(stage)
     for _attempt in range(2):
         stages = [s for s in live_stages(stage.pipeline) if s.pk != stage.pk]
         try:
@@ -237,9 +290,21 @@ def stage_reorder(*, stage: Stage, actor: User, before: Stage | None) -> None:
             continue
         Stage.objects.filter(pk=stage.pk).update(position=position)
         stage.position = position
+        new_place = _place(stage)
+        if new_place != old_place:
+            _audit(
+                stage.pipeline.workspace_id, actor, "stage.moved", _stage_target(stage),
+                old=old_place, new=new_place,
+            )  # fmt: skip
         return
 
 
+def _place(stage: Stage) -> int:
+    """The stage's place in its pipeline's order, counted from 1."""
+    return next(i for i, s in enumerate(live_stages(stage.pipeline), start=1) if s.pk == stage.pk)
+
+
+@service
 def stage_move_step(*, stage: Stage, actor: User, direction: int) -> None:
     """Keyboard alternative to drag and drop: one place up (-1) or down (+1)."""
     stages = live_stages(stage.pipeline)
@@ -248,25 +313,24 @@ def stage_move_step(*, stage: Stage, actor: User, direction: int) -> None:
     if target < 0 or target >= len(stages):
         return
     if direction < 0:
-        stage_reorder(stage=stage, actor=actor, before=stages[target])
+        stage_reorder.step(stage=stage, actor=actor, before=stages[target])
     else:
         after_next = stages[target + 1] if target + 1 < len(stages) else None
-        stage_reorder(stage=stage, actor=actor, before=after_next)
+        stage_reorder.step(stage=stage, actor=actor, before=after_next)
 
 
-@transaction.atomic
+@service
 def stage_delete(*, stage: Stage, actor: User, move_jobs_to: Stage | None = None) -> int:
     """Delete a stage. Jobs in it must go somewhere first: with ``move_jobs_to`` they are all
-    moved there (each move logged on its job). Returns how many jobs moved."""
-    from jobline.jobs.services import job_move_for_stage_deletion
-
+    moved there by the jobs app (each move logged on its job). Returns how many jobs moved."""
     Pipeline.objects.select_for_update().get(pk=stage.pipeline_id)
     remaining = [s for s in live_stages(stage.pipeline) if s.pk != stage.pk]
     validate_stage_set(remaining)
-    jobs = list(stage.jobs.all())
-    if jobs and move_jobs_to is None:
+    # The jobs are counted through the reverse relation: this app does not know the Job model.
+    holding = stage.jobs.count()
+    if holding and move_jobs_to is None:
         raise ValidationError(
-            {"move_jobs_to": f"{len(jobs)} job(s) are in this stage. Choose where they go."}
+            {"move_jobs_to": f"{holding} job(s) are in this stage. Choose where they go."}
         )
     if move_jobs_to is not None and (
         move_jobs_to.pipeline_id != stage.pipeline_id
@@ -274,11 +338,16 @@ def stage_delete(*, stage: Stage, actor: User, move_jobs_to: Stage | None = None
         or move_jobs_to.deleted_at is not None
     ):
         raise ValidationError({"move_jobs_to": "Choose another stage of this pipeline."})
-    for job in jobs:
-        job_move_for_stage_deletion(job=job, stage=move_jobs_to, actor=actor)
+    moved = hooks.empty_stage(stage, move_jobs_to, actor) if move_jobs_to is not None else 0
+    if stage.jobs.exists():
+        raise ValidationError({"move_jobs_to": "Some jobs could not be moved. Try again."})
     stage.deleted_at = timezone.now()
     stage.save(update_fields=["deleted_at"])
-    return len(jobs)
+    _audit(
+        stage.pipeline.workspace_id, actor, "stage.deleted", _stage_target(stage),
+        new=f"{moved} job(s) moved to {move_jobs_to.name}" if moved and move_jobs_to else "",
+    )  # fmt: skip
+    return moved
 
 
 def _clean_field(field: StageField) -> None:
@@ -303,7 +372,14 @@ def _clean_field(field: StageField) -> None:
     field.full_clean(exclude=["stage", "condition_field"])
 
 
-@transaction.atomic
+def _field_settings(field: StageField) -> dict[str, Any]:
+    """A field's settings as the audit log writes them (the condition by its field's label)."""
+    settings = {name: getattr(field, name) for name in FIELD_EDITABLE if name != "condition_field"}
+    settings["condition_field"] = field.condition_field.label if field.condition_field else ""
+    return settings
+
+
+@service
 def field_create(*, stage: Stage, actor: User, **values: Any) -> StageField:
     last = stage.fields.order_by("-position").values_list("position", flat=True).first() or 0
     field = StageField(stage=stage, position=last + 1)
@@ -313,21 +389,34 @@ def field_create(*, stage: Stage, actor: User, **values: Any) -> StageField:
         setattr(field, name, value)
     _clean_field(field)
     field.save()
+    _audit(
+        stage.pipeline.workspace_id, actor, "field.created", _field_target(field),
+        new=_shown(field.visible_to_customer),
+    )  # fmt: skip
     return field
 
 
-@transaction.atomic
+@service
 def field_update(*, field: StageField, actor: User, **values: Any) -> StageField:
+    saved = StageField.objects.select_related("condition_field").get(pk=field.pk)
+    before = _field_settings(saved)
+    target = _field_target(saved)
     for name, value in values.items():
         if name not in FIELD_EDITABLE:
             raise ValueError(f"Not a form field setting: {name}")
         setattr(field, name, value)
     _clean_field(field)
     field.save()
+    after = _field_settings(field)
+    audit_changes(
+        workspace=Workspace(pk=field.stage.pipeline.workspace_id), actor=actor,
+        action="field.changed", target=target, before=before,
+        after={name: after[name] for name in values},
+    )  # fmt: skip
     return field
 
 
-@transaction.atomic
+@service
 def field_retire(*, field: StageField, actor: User) -> None:
     """Removing a field retires it: its saved values stay readable on jobs and in the feed."""
     if field.retired_at is None:
@@ -336,9 +425,10 @@ def field_retire(*, field: StageField, actor: User) -> None:
         StageField.objects.filter(condition_field=field).update(
             condition_field=None, condition_value=""
         )
+        _audit(field.stage.pipeline.workspace_id, actor, "field.retired", _field_target(field))
 
 
-@transaction.atomic
+@service
 def field_move_step(*, field: StageField, actor: User, direction: int) -> None:
     fields = list(field.stage.fields.filter(retired_at__isnull=True).order_by("position", "id"))
     index = next(i for i, f in enumerate(fields) if f.pk == field.pk)
@@ -347,3 +437,7 @@ def field_move_step(*, field: StageField, actor: User, direction: int) -> None:
         fields[index], fields[target] = fields[target], fields[index]
         for position, each in enumerate(fields, start=1):
             StageField.objects.filter(pk=each.pk).update(position=position)
+        _audit(
+            field.stage.pipeline.workspace_id, actor, "field.moved", _field_target(field),
+            old=index + 1, new=target + 1,
+        )  # fmt: skip

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -419,9 +418,8 @@ def field_edit(request: HttpRequest, field_id: int) -> HttpResponse:
 @require_POST
 def field_retire(request: HttpRequest, field_id: int) -> HttpResponse:
     field = selectors.get_field(request.workspace, field_id)
-    # Retiring also clears the conditions that used the field: both or neither.
-    with transaction.atomic():
-        services.field_retire(field=field, actor=request.user)
+    # Retiring also clears the conditions that used the field: both or neither (one service).
+    services.field_retire(field=field, actor=request.user)
     messages.success(
         request, f"Field {field.label} removed. Values already saved on jobs stay readable."
     )

@@ -7,7 +7,9 @@ from typing import Any
 from django import forms
 from django.contrib.auth import password_validation
 
+from jobline.core.one_time import OneTimeTokenField
 from jobline.jobs.forms import MultipleFileField, StageForm
+from jobline.jobs.services import MESSAGE_MAX_CHARS
 
 
 class LinkRequestForm(forms.Form):
@@ -17,8 +19,12 @@ class LinkRequestForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
+    one_time_token = OneTimeTokenField()
     body = forms.CharField(
-        label="Your message", required=False, widget=forms.Textarea(attrs={"rows": 4})
+        label="Your message",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=MESSAGE_MAX_CHARS,
     )
     files = MultipleFileField(required=False, label="Attach files")
 

@@ -1,4 +1,5 @@
-"""Everything a customer sees under /user/. Pages render only what portal.selectors allows."""
+"""Everything a customer sees under /user/. Pages render only what jobs.customer_view allows
+for the customer's viewer (their profile of the job's business)."""
 
 from __future__ import annotations
 
@@ -14,21 +15,19 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from jobline.customers import services as customer_services
+from jobline.core.one_time import AlreadySubmitted
+from jobline.customers.unsubscribe import customer_from_unsubscribe_token
+from jobline.jobs import customer_view
 from jobline.jobs import requests as document_requests
-from jobline.jobs.file_views import serve_stored_file
+from jobline.jobs.choices import ActorKind
 from jobline.jobs.forms import field_name
-from jobline.jobs.models import ActorKind
-from jobline.notifications.delivery import customer_from_unsubscribe_token
+from jobline.jobs.models import Job
+from jobline.jobs.views.files import serve_stored_file
 from jobline.portal import selectors, services
-from jobline.portal.forms import (
-    CustomerFieldsForm,
-    ReplyForm,
-    SetPasswordForm,
-    UploadForm,
-)
+from jobline.portal.forms import CustomerFieldsForm, ReplyForm, SetPasswordForm, UploadForm
+from jobline.workspaces.viewers import Viewer
 
 View = Callable[..., HttpResponse]
 
@@ -44,15 +43,21 @@ def customer_required(view: View) -> View:
 
 
 @customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def account(request: HttpRequest) -> HttpResponse:
     """A customer may choose a password instead of links."""
     form = SetPasswordForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
-        request.user.set_password(form.cleaned_data["password1"])
-        request.user.save(update_fields=["password"])
-        update_session_auth_hash(request, request.user)
-        messages.success(request, "Password saved. You can sign in with it or with a link.")
-        return redirect("portal:account")
+        try:
+            services.customer_password_set(
+                user=request.user, password=form.cleaned_data["password1"]
+            )
+        except ValidationError as error:
+            form.add_error("password1", error)
+        else:
+            update_session_auth_hash(request, request.user)
+            messages.success(request, "Password saved. You can sign in with it or with a link.")
+            return redirect("portal:account")
     status = 400 if request.method == "POST" else 200
     profiles = selectors.customer_profiles(user=request.user)
     return render(
@@ -64,43 +69,50 @@ def account(request: HttpRequest) -> HttpResponse:
 @require_POST
 def account_emails(request: HttpRequest) -> HttpResponse:
     """Reply and file e-mails on or off, per business. Only the person's own profiles."""
-    wanted = set(request.POST.getlist("notify"))
-    for profile in selectors.customer_profiles(user=request.user):
-        on = str(profile.pk) in wanted
-        if profile.notify_on_replies != on:
-            customer_services.customer_set_notifications(
-                customer=profile, actor=None, notify_on_replies=on
-            )
+    services.customer_email_choices_save(
+        user=request.user, notify_ids=set(request.POST.getlist("notify"))
+    )
     messages.success(request, "E-mail settings saved.")
     return redirect(f"{reverse('portal:account')}#emails")
 
 
 @customer_required
+@require_safe
 def job_list(request: HttpRequest) -> HttpResponse:
     jobs = selectors.customer_jobs_with_news(user=request.user)
     groups: dict[Any, list[Any]] = {}
     for job in jobs:
-        job.portal_status = selectors.status_label(job)  # type: ignore[attr-defined]
-        job.portal_colour = selectors.status_colour(job)  # type: ignore[attr-defined]
+        job.portal_status = customer_view.status_label(job)  # type: ignore[attr-defined]
+        job.portal_colour = customer_view.status_colour(job)  # type: ignore[attr-defined]
         groups.setdefault(job.workspace, []).append(job)
     return render(request, "portal/job_list.html", {"groups": groups})
 
 
 def render_job_page(
-    request: HttpRequest, job: Any, *, status: int = 200, preview: bool = False, **forms: Any
+    request: HttpRequest,
+    job: Job,
+    viewer: Viewer,
+    *,
+    status: int = 200,
+    preview: bool = False,
+    **forms: Any,
 ) -> HttpResponse:
-    """The portal job page. ``preview`` is staff's read-only "View as customer"."""
-    fields = selectors.customer_fields(job=job)
+    """The portal job page, for ``viewer`` (the customer; or a member's "View as customer",
+    read-only, never showing them more than their role allows)."""
+    fields = customer_view.details(job, viewer)
     editable = [f.field for f in fields if f.editable]
     values = {f.field.pk: f.value for f in fields}
     context = {
         "job": job,
         "business": job.workspace,
-        "status_label": selectors.status_label(job),
-        "status_colour": selectors.status_colour(job),
-        "steps": selectors.stepper(job),
-        "feed": selectors.customer_feed(job=job),
-        "files": list(selectors.customer_files(job=job)),
+        # The rules' input for the money tag and anything else that asks: this customer's
+        # view (or the preview's), not the signed-in member's own.
+        "viewer": viewer,
+        "status_label": customer_view.status_label(job),
+        "status_colour": customer_view.status_colour(job),
+        "steps": customer_view.stepper(job, viewer),
+        "feed": customer_view.feed(job, viewer),
+        "files": list(customer_view.files(job, viewer)),
         "fields": fields,
         "fields_form": forms.get("fields_form")
         or (
@@ -110,7 +122,7 @@ def render_job_page(
         ),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "upload_form": forms.get("upload_form") or UploadForm(),
-        "requests": list(selectors.customer_requests(job=job)),
+        "requests": customer_view.requests(job, viewer),
         "request_errors": forms.get("request_errors") or {},
         "preview": preview,
     }
@@ -118,10 +130,11 @@ def render_job_page(
 
 
 @customer_required
+@require_safe
 def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.customer_job(user=request.user, job_id=job_id)
+    job, viewer = selectors.customer_job(user=request.user, job_id=job_id)
     services.job_mark_seen(job=job, user=request.user)
-    return render_job_page(request, job)
+    return render_job_page(request, job, viewer)
 
 
 def _back_to(job: Any, anchor: str) -> HttpResponse:
@@ -131,7 +144,7 @@ def _back_to(job: Any, anchor: str) -> HttpResponse:
 @customer_required
 @require_POST
 def job_reply(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.customer_job(user=request.user, job_id=job_id)
+    job, viewer = selectors.customer_job(user=request.user, job_id=job_id)
     form = ReplyForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -140,19 +153,22 @@ def job_reply(request: HttpRequest, job_id: int) -> HttpResponse:
                 user=request.user,
                 body=form.cleaned_data["body"],
                 files=request.FILES.getlist("files"),
+                one_time_token=form.cleaned_data.get("one_time_token"),
             )
+        except AlreadySubmitted:
+            return _back_to(job, "conversation")
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
             messages.success(request, "Sent. We'll let the team know.")
             return _back_to(job, "conversation")
-    return render_job_page(request, job, status=400, reply_form=form)
+    return render_job_page(request, job, viewer, status=400, reply_form=form)
 
 
 @customer_required
 @require_POST
 def job_upload(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.customer_job(user=request.user, job_id=job_id)
+    job, viewer = selectors.customer_job(user=request.user, job_id=job_id)
     form = UploadForm(request.POST, request.FILES)
     if form.is_valid():
         try:
@@ -164,15 +180,15 @@ def job_upload(request: HttpRequest, job_id: int) -> HttpResponse:
         else:
             messages.success(request, "Uploaded. Thank you.")
             return _back_to(job, "files")
-    return render_job_page(request, job, status=400, upload_form=form)
+    return render_job_page(request, job, viewer, status=400, upload_form=form)
 
 
 @customer_required
 @require_POST
 def request_upload(request: HttpRequest, job_id: int, request_id: int) -> HttpResponse:
     """Upload into a document request the business sent."""
-    job = selectors.customer_job(user=request.user, job_id=job_id)
-    document_request = selectors.customer_request(job=job, request_id=request_id)
+    job, viewer = selectors.customer_job(user=request.user, job_id=job_id)
+    document_request = customer_view.request_for(viewer, job, request_id)
     try:
         document_requests.request_fulfil(
             request=document_request,
@@ -182,7 +198,7 @@ def request_upload(request: HttpRequest, job_id: int, request_id: int) -> HttpRe
         )
     except ValidationError as error:
         return render_job_page(
-            request, job, status=400, request_errors={document_request.pk: error.messages}
+            request, job, viewer, status=400, request_errors={document_request.pk: error.messages}
         )
     messages.success(request, f"Thank you — “{document_request.title}” sent.")
     return _back_to(job, "asked")
@@ -191,8 +207,8 @@ def request_upload(request: HttpRequest, job_id: int, request_id: int) -> HttpRe
 @customer_required
 @require_POST
 def job_fields(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.customer_job(user=request.user, job_id=job_id)
-    fields = selectors.customer_fields(job=job)
+    job, viewer = selectors.customer_job(user=request.user, job_id=job_id)
+    fields = customer_view.details(job, viewer)
     editable = [f.field for f in fields if f.editable]
     posted = {key for key in request.POST if key.startswith("c-f_")}
     allowed = {f"c-{field_name(f)}" for f in editable}
@@ -215,10 +231,11 @@ def job_fields(request: HttpRequest, job_id: int) -> HttpResponse:
         else:
             messages.success(request, "Saved. Thank you.")
             return _back_to(job, "details")
-    return render_job_page(request, job, status=400, fields_form=form)
+    return render_job_page(request, job, viewer, status=400, fields_form=form)
 
 
 @customer_required
+@require_safe
 def file_download(request: HttpRequest, attachment_id: int) -> FileResponse:
     attachment = selectors.customer_file(user=request.user, attachment_id=attachment_id)
     return serve_stored_file(
@@ -230,19 +247,26 @@ def file_download(request: HttpRequest, attachment_id: int) -> FileResponse:
 
 
 @csrf_exempt  # the signed token is the authority; mail programs POST without a CSRF token
+@require_http_methods(["GET", "HEAD", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """One click in an e-mail stops reply and file e-mails for that customer profile, with no
-    sign-in. A mail program's RFC 8058 one-click POST does the same; the page offers to undo."""
+    """The unsubscribe link of customer e-mails, with no sign-in. Opening it (GET) only shows
+    the page with one button — mail scanners open every link, and must not switch a
+    customer's e-mails off. The button's POST, and a mail program's RFC 8058 one-click POST
+    ("List-Unsubscribe=One-Click"), unsubscribe; the page then offers to turn them back on."""
     customer = customer_from_unsubscribe_token(token)
     if customer is None:
         return render(request, "portal/unsubscribe.html", {"invalid": True}, status=404)
-    turn_on = request.method == "POST" and request.POST.get("action") == "resubscribe"
-    if request.method in ("GET", "POST"):
-        customer_services.customer_set_notifications(
-            customer=customer, actor=None, notify_on_replies=turn_on
-        )
+    if request.method == "POST":
+        wants_them = request.POST.get("action") == "resubscribe"
+        services.customer_unsubscribe(customer=customer, notify_on_replies=wants_them)
+        customer.refresh_from_db(fields=["notify_on_replies"])
     return render(
         request,
         "portal/unsubscribe.html",
-        {"customer": customer, "business": customer.workspace.name, "token": token},
+        {
+            "customer": customer,
+            "business": customer.workspace.name,
+            "token": token,
+            "done": request.method == "POST",
+        },
     )

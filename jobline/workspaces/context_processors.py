@@ -8,15 +8,18 @@ from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from jobline.workspaces import selectors
+from jobline.workspaces.viewers import member_viewer
 
 
 def workspace(request: HttpRequest) -> dict[str, Any]:
     membership = getattr(request, "membership", None)
     if membership is None:
-        return {"workspace": None, "membership": None, "my_memberships": []}
+        return {"workspace": None, "membership": None, "viewer": None, "my_memberships": []}
     return {
         "workspace": membership.workspace,
         "membership": membership,
+        # Who is looking, for the money tag and everything else that asks the rules.
+        "viewer": member_viewer(membership),
         # Lazy: only pages that draw the switcher pay for the query.
         "my_memberships": SimpleLazyObject(
             lambda: list(selectors.memberships_of(user=request.user))

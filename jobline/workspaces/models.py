@@ -12,6 +12,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jobline.workspaces.choices import currency_choices, locale_choices, time_zone_choices
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
@@ -43,8 +45,6 @@ class Workspace(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from jobline.workspaces.choices import currency_choices, locale_choices, time_zone_choices
-
         errors = {}
         if self.time_zone not in dict(time_zone_choices()):
             errors["time_zone"] = "Choose a time zone from the list."
@@ -57,6 +57,22 @@ class Workspace(models.Model):
 
     def module_enabled(self, module: Module | str) -> bool:
         return bool(getattr(self, f"module_{Module(module).value}"))
+
+    @property
+    def portal_shows_jobs(self) -> bool:
+        """portal_shows_jobs_q for a workspace already in hand."""
+        return self.module_jobs and self.portal_enabled and self.portal_jobs
+
+
+def portal_shows_jobs_q(prefix: str = "") -> Q:
+    """The workspace shows jobs in its portal: Jobs module on, portal on, its Jobs toggle on."""
+    return Q(
+        **{
+            f"{prefix}module_jobs": True,
+            f"{prefix}portal_enabled": True,
+            f"{prefix}portal_jobs": True,
+        }
+    )
 
 
 class MembershipQuerySet(models.QuerySet["Membership"]):
@@ -96,11 +112,6 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
-
-    @property
-    def can_see_money(self) -> bool:
-        """Amounts, payments and reports are for Admins and Managers only."""
-        return self.role in (Role.ADMIN, Role.MANAGER)
 
     @property
     def can_manage_settings(self) -> bool:
@@ -169,6 +180,51 @@ AUDIT_ACTION_LABELS = {
     "member.role_changed": "Role changed",
     "member.removed": "Member removed",
     "portal.previewed": "Viewed a job as the customer",
+    "pipeline.created": "Pipeline created",
+    "pipeline.changed": "Pipeline changed",
+    "pipeline.archived": "Pipeline archived",
+    "pipeline.restored": "Pipeline restored",
+    "stage.created": "Stage added",
+    "stage.changed": "Stage changed",
+    "stage.moved": "Stage moved",
+    "stage.deleted": "Stage deleted",
+    "field.created": "Form field added",
+    "field.changed": "Form field changed",
+    "field.moved": "Form field moved",
+    "field.retired": "Form field removed",
+    "customer.created": "Customer added",
+    "customer.changed": "Customer changed",
+    "customer.archived": "Customer archived",
+    "customer.restored": "Customer restored",
+    "customer.notifications": "Customer e-mails",
+    "customer.portal_invited": "Invited to the portal",
+    "email.sent_again": "E-mail sent again",
+}
+
+# What the audit log calls the settings of pipelines, stages, form fields and customers.
+AUDIT_FIELD_LABELS = {
+    "name": "Name",
+    "description": "Description",
+    "customers_can_reply": "Customers can reply",
+    "customers_can_upload": "Customers can upload",
+    "colour": "Colour",
+    "is_terminal": "Finishes the job",
+    "is_cancelled": "Counts as lost",
+    "visible_to_customer": "Visible to customer",
+    "customer_label": "Name the customer sees",
+    "label": "Label",
+    "help_text": "Help text",
+    "field_type": "Type",
+    "options": "Choices",
+    "required": "Required",
+    "editable_by_customer": "Customer can fill it in",
+    "condition_field": "Show only when",
+    "condition_value": "Condition value",
+    "email": "E-mail address",
+    "phone": "Phone",
+    "address": "Address",
+    "notes": "Internal notes",
+    "notify_on_replies": "Notify on replies",
 }
 
 
@@ -180,6 +236,9 @@ class AuditLogEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     action = models.CharField(max_length=64)
+    # What was changed, in words ("Device repair → Fix"), for actions on a workspace's
+    # things; the setting or the member's e-mail is in ``field``.
+    target = models.CharField(max_length=255, blank=True)
     field = models.CharField(max_length=64, blank=True)
     old_value = models.TextField(blank=True)
     new_value = models.TextField(blank=True)
@@ -201,11 +260,15 @@ class AuditLogEntry(models.Model):
 
     @property
     def subject(self) -> str:
-        """The setting's name as the settings page shows it, or the member's e-mail."""
+        """What changed, as people read it: the setting's name as the settings page shows it,
+        the member's e-mail, or the thing changed and which of its settings."""
         if self.action.startswith("settings.") and self.field:
             try:
                 label = Workspace._meta.get_field(self.field).verbose_name
             except models.FieldDoesNotExist:
                 return self.field
             return str(label)[:1].upper() + str(label)[1:]
+        if self.target:
+            setting = AUDIT_FIELD_LABELS.get(self.field, self.field)
+            return f"{self.target} · {setting}" if setting else self.target
         return self.field

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from jobline.accounts.models import User, normalize_email_address
-from jobline.accounts.services import user_create
+from jobline.accounts.services import user_claim, user_create
+from jobline.core.mail import email_message, send_or_refuse
 from jobline.workspaces.models import (
     AuditLogEntry,
     Invitation,
@@ -41,6 +43,8 @@ SETTINGS_FIELDS: dict[str, str] = {
 def _display(value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else "off"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
     return "" if value is None else str(value)
 
 
@@ -52,15 +56,43 @@ def audit_record(
     field: str = "",
     old: Any = "",
     new: Any = "",
+    target: str = "",
 ) -> AuditLogEntry:
     return AuditLogEntry.objects.create(
         workspace=workspace,
         actor=actor,
         action=action,
+        target=target[:255],
         field=field,
         old_value=_display(old),
         new_value=_display(new),
     )
+
+
+def audit_changes(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    action: str,
+    target: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> list[AuditLogEntry]:
+    """One entry per setting whose value changed from ``before`` to ``after``, in the
+    order of ``after``. Call it inside the change's own transaction."""
+    return [
+        audit_record(
+            workspace=workspace,
+            actor=actor,
+            action=action,
+            target=target,
+            field=name,
+            old=before.get(name),
+            new=new,
+        )
+        for name, new in after.items()
+        if before.get(name) != new
+    ]
 
 
 @transaction.atomic
@@ -191,23 +223,32 @@ def member_remove(*, membership: Membership, actor: User) -> Membership:
 
 
 def _send_invitation_email(*, invitation: Invitation, accept_url: str) -> None:
+    """Sent now, inside the invitation's transaction: when it fails (MailNotSent) there is no
+    invitation, no audit entry, and the older pending invitation still stands."""
     context = {"invitation": invitation, "accept_url": accept_url}
-    send_mail(
-        subject=f"You're invited to {invitation.workspace.name} on Jobline",
-        message=render_to_string("workspaces/email/invitation.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[invitation.email],
+    send_or_refuse(
+        email_message(
+            subject=f"You're invited to {invitation.workspace.name} on Jobline",
+            text=render_to_string("workspaces/email/invitation.txt", context),
+            to=[invitation.email],
+        )
     )
 
 
 @transaction.atomic
 def member_invite(
-    *, workspace: Workspace, email: str, role: str, actor: User, build_accept_url: Any
+    *,
+    workspace: Workspace,
+    email: str,
+    role: str,
+    actor: User,
+    build_accept_url: Callable[[str], str],
 ) -> tuple[Invitation, str]:
     """Invite a person by e-mail. Returns the invitation and its one-time token.
 
     ``build_accept_url`` turns the token into an absolute link (the view knows the host).
-    A newer invitation to the same address replaces a pending older one.
+    A newer invitation to the same address replaces a pending older one. Raises MailNotSent,
+    changing nothing, when the e-mail cannot be sent.
     """
     email = normalize_email_address(email)
     if Membership.objects.active().filter(workspace=workspace, user__email=email).exists():
@@ -235,10 +276,7 @@ def member_invite(
         field=email,
         new=invitation.get_role_display(),
     )
-    accept_url = build_accept_url(token)
-    transaction.on_commit(
-        lambda: _send_invitation_email(invitation=invitation, accept_url=accept_url)
-    )
+    _send_invitation_email(invitation=invitation, accept_url=build_accept_url(token))
     return invitation, token
 
 
@@ -261,7 +299,8 @@ class InvitationUnusable(Exception):
     """The link was already used, revoked, expired or never existed."""
 
 
-def invitation_for_token(token: str) -> Invitation:
+def invitation_for_token(*, token: str) -> Invitation:
+    """The pending invitation behind a link, or InvitationUnusable."""
     invitation = (
         Invitation.objects.select_related("workspace", "invited_by")
         .filter(token_hash=hash_token(token))
@@ -278,7 +317,7 @@ def invitation_for_token(token: str) -> Invitation:
 @transaction.atomic
 def invitation_accept(*, token: str, user: User) -> Membership:
     """Single use: the row is locked, so two clicks on the same link join once."""
-    invitation = invitation_for_token(token)
+    invitation = invitation_for_token(token=token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_pending:
         raise InvitationUnusable("This invitation link has already been used.")
@@ -306,3 +345,23 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         new=invitation.get_role_display(),
     )
     return membership
+
+
+@transaction.atomic
+def invitation_sign_up(*, token: str, full_name: str, password: str) -> tuple[User, Membership]:
+    """The invitation link proves the address: a new person's account is created, or an
+    account without a usable password (made when a business invited the address to its
+    portal) gets this password; then the invitation is accepted. All of it, or none."""
+    invitation = invitation_for_token(token=token)
+    # Locked first: a second click on the same link waits here, then finds it used.
+    Invitation.objects.select_for_update().get(pk=invitation.pk)
+    user = User.objects.filter(email=invitation.email).first()
+    if user is None:
+        user = user_create(email=invitation.email, full_name=full_name, password=password)
+    elif user.has_usable_password() or not user.is_active:
+        raise InvitationUnusable(
+            f"An account for {invitation.email} already exists. Sign in to accept the invitation."
+        )
+    else:
+        user = user_claim(user=user, full_name=full_name, password_hash=make_password(password))
+    return user, invitation_accept(token=token, user=user)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from jobline.jobs.models import Job
@@ -41,6 +44,23 @@ def job(cast: Cast, repair: Pipeline) -> Job:
     )
 
 
+@pytest.fixture
+def media(settings: Any) -> Path:
+    """Where the test's uploads are stored (tests/conftest.py puts it in a temporary folder)."""
+    return Path(settings.MEDIA_ROOT)
+
+
+@pytest.fixture
+def other_job(cast: Cast) -> Job:
+    """A job of the outsider's workspace: its ids must mean nothing in Harbour."""
+    pipeline = pipeline_create_from_blueprint(
+        workspace=cast.other_workspace, blueprint_key="repair", actor=cast.outsider
+    )
+    return job_create(
+        workspace=cast.other_workspace, pipeline=pipeline, title="Leak", actor=cast.outsider
+    )
+
+
 def fill_required(job: Job, of_stage: Stage, actor: object) -> None:
     from jobline.jobs.services import form_save
 
@@ -52,3 +72,7 @@ def fill_required(job: Job, of_stage: Stage, actor: object) -> None:
         actor=actor,  # type: ignore[arg-type]
         expected_version=None,
     )
+
+
+# The portal cast and its jobs, for tests of what staff changes do to customers.
+from tests.portal.conftest import as_priya, portal, priya, priya_job  # noqa: E402, F401

@@ -11,6 +11,7 @@ import pytest
 from django.db import connection, connections
 
 from jobline.jobs import services
+from jobline.jobs.changes import StaleJob
 from jobline.jobs.models import Activity, ActivityKind, Job
 from jobline.pipelines.services import pipeline_create_from_blueprint
 from tests.conftest import Cast
@@ -80,7 +81,7 @@ def test_two_moves_from_the_same_page_version_one_wins(cast: Cast) -> None:
         )  # fmt: skip
 
     results = run_together([move(in_progress), move(cancelled)])
-    stale = [r for r in results if isinstance(r, services.StaleJob)]
+    stale = [r for r in results if isinstance(r, StaleJob)]
     won = [r for r in results if isinstance(r, Job)]
     assert len(stale) == 1 and len(won) == 1, results
     job.refresh_from_db()

@@ -127,8 +127,9 @@ def test_a_stage_form_file_field_stores_photos_and_lists_them(cast: Any, as_staf
     stored = Attachment.objects.filter(job=job).order_by("pk")
     assert [a.visibility for a in stored] == [Visibility.CUSTOMER, Visibility.CUSTOMER]
     last = Activity.objects.filter(job=job, kind=ActivityKind.FORM_SAVED).latest("id")
-    assert last.data["changes"][0]["old"] == "snag1.jpg"
-    assert last.data["changes"][0]["new"] == "snag1.jpg, snag2.jpg"
+    change = last.payload.changes[0]
+    assert [f.name for f in change.old_files] == ["snag1.jpg"]
+    assert [f.name for f in change.new_files] == ["snag1.jpg", "snag2.jpg"]
 
 
 def test_a_refused_stage_form_file_is_reported_on_its_field(

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from jobline.jobs import services
+from jobline.jobs import activity, selectors, services
+from jobline.jobs.changes import StaleJob
 from jobline.jobs.models import Activity, ActivityKind, FieldValue, Job, Visibility
 from jobline.pipelines.models import Pipeline
 from jobline.pipelines.services import field_retire
@@ -77,11 +78,11 @@ def test_moving_on_needs_the_required_fields_of_the_stage_being_left(
 def test_moving_back_is_always_allowed(cast: Cast, job: Job, repair: Pipeline) -> None:
     fill_required(job, stage(repair, "Drop-off"), cast.admin)
     job.refresh_from_db()
-    services.job_move(
+    job = services.job_move(
         job=job, stage=stage(repair, "Diagnosis"), actor=cast.admin, expected_version=job.version
     )
     # Diagnosis has three required fields, all empty: going back needs none of them.
-    services.job_move(
+    job = services.job_move(
         job=job, stage=stage(repair, "Drop-off"), actor=cast.admin, expected_version=job.version
     )
     assert job.stage == stage(repair, "Drop-off")
@@ -103,18 +104,18 @@ def test_a_hidden_conditional_field_is_never_required(cast: Cast) -> None:
         job=job, stage=first, values={fields["Treatment"].pk: "Microblading"}, actor=cast.admin,
         expected_version=None,
     )  # fmt: skip
-    assert services.missing_required(job, first) == []
+    assert selectors.missing_required_fields(job=job) == []
     services.form_save(
         job=job, stage=first, values={fields["Has allergies"].pk: True}, actor=cast.admin,
         expected_version=None,
     )  # fmt: skip
-    assert services.missing_required(job, first) == [fields["Allergy details"]]
+    assert selectors.missing_required_fields(job=job) == [fields["Allergy details"]]
 
 
 def test_entering_a_finishing_stage_closes_and_leaving_reopens(
     cast: Cast, job: Job, repair: Pipeline
 ) -> None:
-    services.job_move(
+    job = services.job_move(
         job=job,
         stage=stage(repair, "Returned unrepaired"),
         actor=cast.admin,
@@ -123,12 +124,12 @@ def test_entering_a_finishing_stage_closes_and_leaving_reopens(
     )
     assert job.closed_at is not None
     closing = Activity.objects.filter(job=job).latest("id")
-    assert closing.data["closed"] is True
-    services.job_move(
+    assert closing.payload.closed is True
+    job = services.job_move(
         job=job, stage=stage(repair, "Fix"), actor=cast.admin, expected_version=job.version
     )
     assert job.closed_at is None
-    assert Activity.objects.filter(job=job).latest("id").data["reopened"] is True
+    assert Activity.objects.filter(job=job).latest("id").payload.reopened is True
 
 
 def test_a_move_from_a_stale_page_is_refused_and_writes_nothing(
@@ -136,7 +137,7 @@ def test_a_move_from_a_stale_page_is_refused_and_writes_nothing(
 ) -> None:
     services.job_update(job=job, actor=cast.admin, expected_version=1, title="Renamed")
     before = Activity.objects.count()
-    with pytest.raises(services.StaleJob):
+    with pytest.raises(StaleJob):
         services.job_move(
             job=Job.objects.get(pk=job.pk),
             stage=stage(repair, "Returned unrepaired"),
@@ -154,13 +155,13 @@ def test_internal_stages_leave_no_trace_for_the_customer(
         fill_required(job, stage(repair, name), cast.admin)
     job.refresh_from_db()
     for name in ("Diagnosis", "Quote", "Approval", "Awaiting parts", "Fix"):
-        services.job_move(
+        job = services.job_move(
             job=job, stage=stage(repair, name), actor=cast.admin, expected_version=job.version
         )
         if name == "Awaiting parts":
             assert job.customer_stage == stage(repair, "Approval")
     moves = Activity.objects.filter(job=job, kind=ActivityKind.STATUS_CHANGED).order_by("id")
-    seen_by_customer = [m.data["to"]["name"] for m in moves if m.visibility == "customer"]
+    seen_by_customer = [m.payload.new.name for m in moves if m.visibility == "customer"]
     assert seen_by_customer == ["Diagnosis", "Quote", "Approval", "Fix"]
     assert job.customer_stage == stage(repair, "Fix")
 
@@ -168,7 +169,7 @@ def test_internal_stages_leave_no_trace_for_the_customer(
 def test_detail_changes_log_one_entry_each_with_old_and_new(cast: Cast, job: Job) -> None:
     import datetime as dt
 
-    entries = services.job_update(
+    job, entries = services.job_update(
         job=job,
         actor=cast.manager,
         expected_version=1,
@@ -199,16 +200,11 @@ def test_form_save_logs_changed_fields_only_and_keeps_who(
         actor=cast.staff, expected_version=1,
     )  # fmt: skip
     entry = Activity.objects.filter(kind=ActivityKind.FORM_SAVED).get()
-    assert entry.data["changes"] == [
-        {
-            "field": device.pk,
-            "label": "Device",
-            "old": "",
-            "new": "iPhone 13",
-            "visible": True,
-            "money": False,
-        }
-    ]
+    assert entry.payload.changes == (
+        activity.FieldChange(
+            field_id=device.pk, label="Device", kind="text", old="", new="iPhone 13"
+        ),
+    )
     assert FieldValue.objects.get(job=job, field=device).updated_by == cast.staff
     # Saving the same values again writes nothing.
     assert services.form_save(
@@ -226,7 +222,7 @@ def test_retired_fields_keep_their_values(cast: Cast, job: Job, repair: Pipeline
     )  # fmt: skip
     field_retire(field=device, actor=cast.admin)
     assert FieldValue.objects.get(job=job, field=device).value == "Pixel 8"
-    assert services.missing_required(job, dropoff) == []  # retired: no longer asked for
+    assert selectors.missing_required_fields(job=job) == []  # retired: no longer asked for
 
 
 def test_notes_and_replies_and_making_a_reply_internal(cast: Cast, job: Job) -> None:

@@ -20,12 +20,11 @@ from django.test import Client
 from django.utils import timezone
 
 from jobline.jobs import services
-from jobline.jobs.models import Job, Message
+from jobline.jobs.models import Job, JobFollower, Message
 from jobline.notifications import delivery
 from jobline.notifications.models import (
     EmailKind,
     EmailStatus,
-    JobFollower,
     Notification,
     OutgoingEmail,
 )
@@ -84,20 +83,20 @@ def test_any_member_can_follow_and_unfollow_a_job(portal: Cast, priya_job: Job, 
     client = client_for(user)
     page = client.get(f"/jobs/{priya_job.number}/").text
     if user == priya_job.owner:
-        assert "/notifications/follow/" not in page  # the owner hears anyway
+        assert "/follow/" not in page  # the owner hears anyway
         return
     assert ">Follow<" in page
-    client.post(f"/notifications/follow/{priya_job.number}/", {"follow": "1"})
+    client.post(f"/jobs/{priya_job.number}/follow/", {"follow": "1"})
     assert JobFollower.objects.filter(job=priya_job, user=user).exists()
     assert ">Following<" in client.get(f"/jobs/{priya_job.number}/").text
-    client.post(f"/notifications/follow/{priya_job.number}/", {"follow": "0"})
+    client.post(f"/jobs/{priya_job.number}/follow/", {"follow": "0"})
     assert not JobFollower.objects.filter(job=priya_job, user=user).exists()
 
 
 def test_following_another_workspaces_job_is_a_404(
     portal: Cast, priya_job: Job, as_outsider: Client
 ) -> None:
-    response = as_outsider.post(f"/notifications/follow/{priya_job.number}/", {"follow": "1"})
+    response = as_outsider.post(f"/jobs/{priya_job.number}/follow/", {"follow": "1"})
     assert response.status_code == 404
     assert not JobFollower.objects.exists()
 
@@ -108,7 +107,7 @@ def test_following_another_workspaces_job_is_a_404(
 def test_a_failed_send_is_retried_with_backoff_then_marked_failed(
     portal: Cast, priya_job: Job, settings: Any
 ) -> None:
-    settings.EMAIL_BACKEND = "tests.portal.test_email_delivery.RefusingBackend"
+    settings.EMAIL_BACKEND = "tests.notifications.test_email_delivery.RefusingBackend"
     services.message_add(job=priya_job, body="Hello", visibility="customer", actor=portal.staff)
     # The change is saved whatever happens to the e-mail.
     assert Message.objects.filter(body="Hello").exists()

@@ -158,6 +158,15 @@ def test_every_id_parameter_has_a_known_source(route: Route) -> None:
     )
 
 
+def control_client(route: Route, cast: Cast, kwargs: dict[str, int]) -> Client:
+    """Who may use the URL in Harbour: its Admin; for portal pages, the job's customer."""
+    if route.name.startswith("portal:"):
+        if "attachment_id" in kwargs:
+            Attachment.objects.filter(pk=kwargs["attachment_id"]).update(visibility="customer")
+        return client_for(portal_customer(cast).portal_user)
+    return client_for(cast.admin)
+
+
 @pytest.mark.parametrize("route", ROUTES_WITH_IDS, ids=lambda r: r.name)
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_outsider_gets_404_for_another_workspaces_ids(
@@ -165,10 +174,19 @@ def test_outsider_gets_404_for_another_workspaces_ids(
 ) -> None:
     kwargs = {name: ID_SOURCES[name](cast) for name in route.parameters}
     url = reverse(route.name, kwargs=kwargs)
-    response = getattr(as_outsider, method)(url)
-    # A POST-only view answers GET with 405 before looking anything up: nothing is revealed.
-    allowed = {404, 405} if method == "get" else {404}
-    assert response.status_code in allowed, f"{method.upper()} {url} → {response.status_code}"
+    outsider = getattr(as_outsider, method)(url)
+    # The control tells tenancy from the method: a URL that takes no such method answers
+    # 405 to everyone before looking anything up (nothing is revealed); any URL that does
+    # take it must be a 404 for the outsider — and must not be one for its own people, or
+    # the 404 would come from a broken URL rather than from tenancy.
+    control = getattr(control_client(route, cast, kwargs), method)(url)
+    if control.status_code == 405:
+        assert outsider.status_code in {404, 405}, (
+            f"{method.upper()} {url} → {outsider.status_code}"
+        )
+    else:
+        assert control.status_code != 404, f"control {method.upper()} {url} → 404"
+        assert outsider.status_code == 404, f"{method.upper()} {url} → {outsider.status_code}"
 
 
 @pytest.mark.parametrize("route", ROUTES_WITH_IDS, ids=lambda r: r.name)
@@ -179,10 +197,5 @@ def test_the_same_urls_work_for_an_admin_of_the_workspace(
     belong to the job's customer, so they are the control there."""
     kwargs = {name: ID_SOURCES[name](cast) for name in route.parameters}
     url = reverse(route.name, kwargs=kwargs)
-    client = as_admin
-    if route.name.startswith("portal:"):
-        client = client_for(portal_customer(cast).portal_user)
-        if "attachment_id" in kwargs:
-            Attachment.objects.filter(pk=kwargs["attachment_id"]).update(visibility="customer")
-    response = client.get(url)
+    response = control_client(route, cast, kwargs).get(url)
     assert response.status_code in {200, 302, 405}, f"GET {url} → {response.status_code}"

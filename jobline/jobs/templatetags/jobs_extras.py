@@ -17,9 +17,10 @@ from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import SafeData, SafeString, mark_safe
 from django.utils.translation import gettext
 
-from jobline.jobs.models import Activity, ActivityKind
-from jobline.jobs.selectors import is_customer_visible, sees_money
+from jobline.jobs import activity
+from jobline.jobs.models import Activity
 from jobline.pipelines.models import FieldType, Stage, contrast_text_colour
+from jobline.workspaces.viewers import sees_money
 
 register = template.Library()
 
@@ -55,7 +56,11 @@ def days_since(moment: dt.datetime | None) -> int:
 
 @register.simple_tag(takes_context=True)
 def money(context: dict[str, Any], amount: Any) -> str:
-    workspace = context.get("workspace")
+    """An amount in the workspace's currency and locale — or nothing at all for a viewer who
+    may not see money (sees_money fails closed: no viewer in the context, no amount)."""
+    if not sees_money(context.get("viewer")):
+        return ""
+    workspace = context.get("workspace") or context.get("business")
     try:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError):
@@ -89,107 +94,87 @@ def saved_value(context: dict[str, Any], field: Any, values: dict[int, Any]) -> 
     return field_display(context, field, values.get(field.pk))
 
 
-@register.filter
-def customer_visible(entry: Activity) -> bool:
-    return is_customer_visible(entry)
-
-
-def _stage_name(ref: dict[str, Any] | None) -> str:
-    return (ref or {}).get("name", "?")
-
-
 @register.simple_tag(takes_context=True)
 def feed_sentence(context: dict[str, Any], entry: Activity) -> SafeString:
-    """What happened, in words. Names were copied into the entry when it was written."""
-    data = entry.data or {}
-    money_shown = sees_money(context.get("membership"))
-    kind = entry.kind
-    if kind == ActivityKind.CREATED:
-        return format_html("created the job in <strong>{}</strong>", _stage_name(data.get("stage")))
-    if kind == ActivityKind.STATUS_CHANGED:
-        verb = "closed the job:" if data.get("closed") else "moved the job"
-        if data.get("reopened"):
+    """What happened, in words, from the entry's typed payload (jobs/activity.py). Names were
+    copied into the entry when it was written. Form entries carry ``lines`` and
+    ``hidden_amounts`` from selectors.feed (the money rule already applied)."""
+    payload = entry.payload
+    if isinstance(payload, activity.Created):
+        return format_html("created the job in <strong>{}</strong>", payload.stage.name)
+    if isinstance(payload, activity.StatusChanged):
+        verb = "closed the job:" if payload.closed else "moved the job"
+        if payload.reopened:
             verb = "reopened the job:"
         return format_html(
-            "{} <strong>{}</strong> → <strong>{}</strong>",
-            verb,
-            _stage_name(data.get("from")),
-            _stage_name(data.get("to")),
+            "{} <strong>{}</strong> → <strong>{}</strong>", verb, payload.old.name, payload.new.name
         )
-    if kind in (ActivityKind.OWNER_CHANGED, ActivityKind.CUSTOMER_CHANGED):
-        what = "owner" if kind == ActivityKind.OWNER_CHANGED else "customer"
-        old = (data.get("old") or {}).get("name") or "nobody"
-        new = (data.get("new") or {}).get("name") or "nobody"
+    if isinstance(payload, activity.OwnerChanged | activity.CustomerChanged):
+        what = "owner" if isinstance(payload, activity.OwnerChanged) else "customer"
+        old = payload.old.name if payload.old else "nobody"
+        new = payload.new.name if payload.new else "nobody"
         return format_html("changed the {} from {} to <strong>{}</strong>", what, old, new)
-    if kind == ActivityKind.DUE_DATE_CHANGED:
+    if isinstance(payload, activity.DueDateChanged):
         return format_html(
             "changed the due date from {} to <strong>{}</strong>",
-            data.get("old") or "none",
-            data.get("new") or "none",
+            payload.old.isoformat() if payload.old else "none",
+            payload.new.isoformat() if payload.new else "none",
         )
-    if kind == ActivityKind.TITLE_CHANGED:
+    if isinstance(payload, activity.TitleChanged):
         return format_html(
-            "renamed the job from “{}” to <strong>“{}”</strong>", data.get("old"), data.get("new")
+            "renamed the job from “{}” to <strong>“{}”</strong>", payload.old, payload.new
         )
-    if kind == ActivityKind.NOTE:
+    if isinstance(payload, activity.Note):
         return mark_safe("added an internal note")
-    if kind == ActivityKind.REPLY:
+    if isinstance(payload, activity.Reply):
         return mark_safe("replied to the customer")
-    if kind == ActivityKind.REPLY_VISIBILITY_CHANGED:
+    if isinstance(payload, activity.ReplyMadeInternal):
         return mark_safe("made a reply internal (the customer no longer sees it)")
-    if kind == ActivityKind.FILE_ADDED:
-        return format_html("added the file <strong>{}</strong>", data.get("name", "a file"))
-    if kind == ActivityKind.FILE_VISIBILITY_CHANGED:
-        new = "visible to the customer" if data.get("new") == "customer" else "internal"
-        return format_html("made <strong>{}</strong> {}", data.get("name", "a file"), new)
-    if kind == ActivityKind.FORM_SAVED:
-        retired = getattr(entry, "retired_field_ids", set())
-        changes = [c for c in data.get("changes", []) if money_shown or not c.get("money")]
-        hidden = len(data.get("changes", [])) - len(changes)
+    if isinstance(payload, activity.FileAdded):
+        return format_html("added the file <strong>{}</strong>", payload.name)
+    if isinstance(payload, activity.FileVisibilityChanged):
+        new = "visible to the customer" if payload.shared else "internal"
+        return format_html("made <strong>{}</strong> {}", payload.name, new)
+    if isinstance(payload, activity.FormSaved):
         lines = format_html_join(
             "",
             "<li>{}{}: {} → <strong>{}</strong></li>",
             (
-                (
-                    change.get("label"),
-                    " (retired field)" if change.get("field") in retired else "",
-                    change.get("old") or "—",
-                    change.get("new") or "—",
-                )
-                for change in changes
+                (line.label, " (retired field)" if line.retired else "", line.old or "—",
+                 line.new or "—")
+                for line in getattr(entry, "lines", [])
             ),
-        )
+        )  # fmt: skip
+        hidden = getattr(entry, "hidden_amounts", 0)
         if hidden:
             lines = format_html("{}<li class=\"muted\">{} amount{} not shown</li>", lines,
                                 hidden, "s" if hidden > 1 else "")  # fmt: skip
         return format_html(
             'saved the <strong>{}</strong> form<ul class="changes">{}</ul>',
-            _stage_name(data.get("stage")),
+            payload.stage.name,
             lines,
         )
-    if kind == ActivityKind.REQUEST_CREATED:
-        return format_html("asked the customer for <strong>{}</strong>", data.get("title"))
-    if kind == ActivityKind.REQUEST_FULFILLED:
-        return format_html("sent the requested <strong>{}</strong>", data.get("title"))
-    if kind == ActivityKind.REQUEST_REOPENED:
+    if isinstance(payload, activity.RequestCreated):
+        return format_html("asked the customer for <strong>{}</strong>", payload.title)
+    if isinstance(payload, activity.RequestFulfilled):
+        return format_html("sent the requested <strong>{}</strong>", payload.title)
+    if isinstance(payload, activity.RequestReopened):
         return format_html(
-            "reopened the request for <strong>{}</strong>: {}", data.get("title"),
-            data.get("reason"),
-        )  # fmt: skip
-    if kind == ActivityKind.ARCHIVED:
+            "reopened the request for <strong>{}</strong>: {}", payload.title, payload.reason
+        )
+    if isinstance(payload, activity.Archived):
         return mark_safe("archived the job")
-    if kind == ActivityKind.RESTORED:
+    if isinstance(payload, activity.Restored):
         return mark_safe("restored the job")
-    if kind == ActivityKind.COPIED:
-        if data.get("direction") == "to":
+    if isinstance(payload, activity.Copied):
+        if payload.direction == "to":
             return format_html(
-                "copied the job into <strong>{}</strong> as {}", data.get("pipeline"),
-                data.get("job"),
-            )  # fmt: skip
+                "copied the job into <strong>{}</strong> as {}", payload.pipeline, payload.job
+            )
         return format_html(
             "created this job as a copy of {} from <strong>{}</strong>",
-            data.get("job"),
-            data.get("pipeline"),
+            payload.job,
+            payload.pipeline,
         )
     return format_html("{}", entry.get_kind_display())
 
@@ -408,7 +393,7 @@ def feed_entry_items(context: dict[str, Any], entries: list[Activity], job: Any)
     make_internal_url = None
     parts = []
     for entry in entries:
-        visible = is_customer_visible(entry)
+        visible = entry.customer_sees
         actor = entry.actor
         message = entry.message
         created_at = entry.created_at
@@ -426,10 +411,10 @@ def feed_entry_items(context: dict[str, Any], entries: list[Activity], job: Any)
         if message:
             message_html = _html(
                 '\n    <div class="feed-message{}">{}</div>',
-                " is-internal" if message.visibility == "internal" else "",
+                "" if visible else " is-internal",
                 linebreaksbr(urlizetrunc(message.body, 60, autoescape=True), autoescape=True),
             )
-            if entry.kind == "reply" and message.visibility == "customer":
+            if entry.kind == "reply" and visible:
                 if make_internal_url is None:
                     make_internal_url = _two_arg_url("jobs:message_make_internal")
                 message_html += _html(

@@ -9,9 +9,10 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponseNotAllow
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_cache_control
 
-from jobline.jobs.uploads import attachment_for_staff
+from jobline.jobs.selectors import attachment_of_workspace
 from jobline.workspaces.models import Module
 from jobline.workspaces.permissions import module_required
+from jobline.workspaces.viewers import request_viewer
 
 SAFE_METHODS = ("GET", "HEAD")
 
@@ -21,9 +22,8 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> HttpRespons
     """The file itself: images open in the browser, everything else downloads."""
     # Looked up before the method check, so a POST to another workspace's id is a 404 as
     # well, not a 405 that confirms the id exists.
-    attachment = attachment_for_staff(
-        workspace=request.workspace,  # type: ignore[attr-defined]
-        attachment_id=attachment_id,
+    attachment = attachment_of_workspace(
+        viewer=request_viewer(request), attachment_id=attachment_id
     )
     if request.method not in SAFE_METHODS:
         return HttpResponseNotAllowed(SAFE_METHODS)
@@ -38,9 +38,8 @@ def attachment_download(request: HttpRequest, attachment_id: int) -> HttpRespons
 @module_required(Module.JOBS)
 def attachment_thumbnail(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     """The small version of an image, for galleries and the feed; other files have none."""
-    attachment = attachment_for_staff(
-        workspace=request.workspace,  # type: ignore[attr-defined]
-        attachment_id=attachment_id,
+    attachment = attachment_of_workspace(
+        viewer=request_viewer(request), attachment_id=attachment_id
     )
     if request.method not in SAFE_METHODS:
         return HttpResponseNotAllowed(SAFE_METHODS)

@@ -1,0 +1,74 @@
+"""The enumerations of the jobs app, apart from the models so the typed feed payloads
+(activity.py) can name them without importing the models."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Visibility(models.TextChoices):
+    INTERNAL = "internal", "Internal"
+    CUSTOMER = "customer", "Visible"
+
+
+class ActorKind(models.TextChoices):
+    STAFF = "staff", "Staff"
+    CUSTOMER = "customer", "Customer"
+    SYSTEM = "system", "System"
+
+
+class ActivityKind(models.TextChoices):
+    CREATED = "created", "Created"
+    STATUS_CHANGED = "status_changed", "Status changed"
+    OWNER_CHANGED = "owner_changed", "Owner changed"
+    DUE_DATE_CHANGED = "due_date_changed", "Due date changed"
+    TITLE_CHANGED = "title_changed", "Title changed"
+    CUSTOMER_CHANGED = "customer_changed", "Customer changed"
+    NOTE = "note", "Internal note"
+    REPLY = "reply", "Reply to customer"
+    REPLY_VISIBILITY_CHANGED = "reply_visibility_changed", "Reply visibility changed"
+    FILE_ADDED = "file_added", "File added"
+    FILE_VISIBILITY_CHANGED = "file_visibility_changed", "File visibility changed"
+    FORM_SAVED = "form_saved", "Form saved"
+    ARCHIVED = "archived", "Archived"
+    RESTORED = "restored", "Restored"
+    COPIED = "copied", "Copied"
+    REQUEST_CREATED = "request_created", "Document requested"
+    REQUEST_FULFILLED = "request_fulfilled", "Document received"
+    REQUEST_REOPENED = "request_reopened", "Document request reopened"
+
+
+# The feed's type filter groups kinds the way people think of them.
+FEED_TYPE_GROUPS: dict[str, tuple[str, ...]] = {
+    "status": (ActivityKind.STATUS_CHANGED, ActivityKind.CREATED, ActivityKind.ARCHIVED,
+               ActivityKind.RESTORED, ActivityKind.COPIED),
+    "notes": (ActivityKind.NOTE,),
+    "replies": (ActivityKind.REPLY, ActivityKind.REPLY_VISIBILITY_CHANGED),
+    "files": (ActivityKind.FILE_ADDED, ActivityKind.FILE_VISIBILITY_CHANGED),
+    "forms": (ActivityKind.FORM_SAVED,),
+    "requests": (ActivityKind.REQUEST_CREATED, ActivityKind.REQUEST_FULFILLED,
+                 ActivityKind.REQUEST_REOPENED),
+    "details": (ActivityKind.OWNER_CHANGED, ActivityKind.DUE_DATE_CHANGED,
+                ActivityKind.TITLE_CHANGED, ActivityKind.CUSTOMER_CHANGED),
+}  # fmt: skip
+
+# The kinds of entry a customer can ever be shown; every other kind is staff-only whatever the
+# entry's visibility says (owner and customer changes, notes, archiving, copies).
+CUSTOMER_KINDS: frozenset[str] = frozenset(
+    {
+        ActivityKind.CREATED,
+        ActivityKind.STATUS_CHANGED,
+        ActivityKind.TITLE_CHANGED,
+        ActivityKind.DUE_DATE_CHANGED,
+        ActivityKind.REPLY,
+        ActivityKind.FILE_ADDED,
+        ActivityKind.FILE_VISIBILITY_CHANGED,
+        ActivityKind.FORM_SAVED,
+        ActivityKind.REQUEST_CREATED,
+        ActivityKind.REQUEST_FULFILLED,
+        ActivityKind.REQUEST_REOPENED,
+    }
+)
+
+# Entries that enter a stage: they carry it in Activity.stage as well as in their payload.
+STAGE_ENTRY_KINDS: tuple[str, ...] = (ActivityKind.CREATED, ActivityKind.STATUS_CHANGED)

@@ -1,0 +1,288 @@
+"""A job as its customer may see it: the portal pages, the customer's e-mails, the "View as
+customer" preview and (later) the API all read it from here, and only from here.
+
+Nothing here decides visibility on its own: every row comes through a model's
+``visible_to(viewer)`` (or StageField.objects.on_job), and amounts through sees_money. This
+module only turns what they allow into the customer's words — stage labels instead of staff
+names, the fields of stages the customer has seen the job reach, the files they may open —
+so an internal note, file, stage or field never reaches a customer, and moves into and out of
+internal stages leave no trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from jobline.jobs import activity
+from jobline.jobs.choices import ActivityKind, ActorKind
+from jobline.jobs.models import Activity, Attachment, DocumentRequest, FieldValue, Job
+from jobline.pipelines.models import FieldType, Stage, StageField
+from jobline.workspaces.viewers import Viewer
+
+IN_PROGRESS = "In progress"
+NEUTRAL_COLOUR = "#64748b"
+FEED_LIMIT = 100
+
+
+def status_label(job: Job) -> str:
+    """What the customer reads as the job's status: the customer-visible stage it last
+    entered (Job.customer_stage, kept by the services to be one), by its customer label."""
+    stage = job.customer_stage
+    return stage.label_for_customer if stage is not None else IN_PROGRESS
+
+
+def status_colour(job: Job) -> str:
+    return job.customer_stage.colour if job.customer_stage is not None else NEUTRAL_COLOUR
+
+
+@dataclass(frozen=True)
+class Step:
+    label: str
+    state: str  # past / current / future
+
+
+def stepper(job: Job, viewer: Viewer) -> list[Step]:
+    """The stages the customer may read, in order, marked past / current / future. Finishing
+    stages that did not happen (e.g. "Cancelled" for a completed job) are left out."""
+    stages = list(Stage.objects.filter(pipeline_id=job.pipeline_id).live().visible_to(viewer))
+    current = job.customer_stage
+    steps = []
+    for stage in stages:
+        if stage.is_terminal and (current is None or stage.pk != current.pk):
+            continue
+        if current is None:
+            state = "future"
+        elif stage.pk == current.pk:
+            state = "current"
+        elif stage.position < current.position:
+            state = "past"
+        else:
+            state = "future"
+        steps.append(Step(label=stage.label_for_customer, state=state))
+    return steps
+
+
+@dataclass
+class CustomerEntry:
+    """A feed entry as the customer may read it: built here, never from the raw entry."""
+
+    kind: str
+    created_at: dt.datetime
+    actor_name: str
+    from_customer: bool
+    text: str
+    status: str = ""  # a status entry's customer label
+    message_body: str = ""
+    file: Attachment | None = None
+    lines: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _customer_entries(job: Job, viewer: Viewer) -> QuerySet[Activity]:
+    return (
+        Activity.objects.visible_to(viewer, job)
+        .select_related("actor", "message", "attachment", "stage")
+        .order_by("-created_at", "-id")
+    )
+
+
+def feed(job: Job, viewer: Viewer, *, limit: int = FEED_LIMIT) -> list[CustomerEntry]:
+    """The job's history as the customer may read it, newest first."""
+    return _rewrite(job, viewer, list(_customer_entries(job, viewer)[:limit]))
+
+
+def update_entries(job: Job, viewer: Viewer, activity_ids: Iterable[int]) -> list[CustomerEntry]:
+    """The entries of a customer e-mail, oldest first, decided when it is sent: whatever is
+    not customer-visible by then (a reply made internal in the digest window) drops out."""
+    entries = list(_customer_entries(job, viewer).filter(pk__in=list(activity_ids)))
+    entries.reverse()
+    return _rewrite(job, viewer, entries)
+
+
+def _rewrite(job: Job, viewer: Viewer, entries: list[Activity]) -> list[CustomerEntry]:
+    stage_ids = {e.stage_id for e in entries if e.stage_id}
+    labels = {
+        stage.pk: stage.label_for_customer
+        for stage in Stage.objects.visible_to(viewer).filter(pk__in=stage_ids)
+    }
+    forms = [e for e in entries if e.kind == ActivityKind.FORM_SAVED]
+    readable = _readable_fields(job, viewer) if forms else {}
+    files = _visible_file_ids(job, viewer) if forms else set()
+    customer_user_id = job.customer.portal_user_id if job.customer else None
+    result = []
+    for entry in entries:
+        from_customer = entry.actor_kind == ActorKind.CUSTOMER or (
+            entry.actor_id is not None and entry.actor_id == customer_user_id
+        )
+        if from_customer:
+            actor_name = "You"
+        elif entry.actor is not None:
+            actor_name = entry.actor.get_short_name()
+        else:
+            actor_name = job.workspace.name
+        rewritten = _read(entry, labels=labels, readable=readable, files=files)
+        if rewritten is None:
+            continue
+        text, extra = rewritten
+        result.append(
+            CustomerEntry(
+                kind=entry.kind,
+                created_at=entry.created_at,
+                actor_name=actor_name,
+                from_customer=from_customer,
+                text=text,
+                **extra,
+            )
+        )
+    return result
+
+
+def _read(
+    entry: Activity,
+    *,
+    labels: dict[int, str],
+    readable: dict[int, StageField],
+    files: set[int],
+) -> tuple[str, dict[str, Any]] | None:
+    """An entry's words for the customer, or None when nothing of it may reach them."""
+    payload = entry.payload
+    if isinstance(payload, activity.Created | activity.StatusChanged):
+        label = labels.get(entry.stage_id) if entry.stage_id else None
+        if label is None:
+            return None  # an internal stage: no trace
+        verb = "opened the job:" if isinstance(payload, activity.Created) else "moved it on:"
+        return f"{verb} {label}", {"status": label}
+    if isinstance(payload, activity.TitleChanged):
+        return f"Renamed to “{payload.new}”", {}
+    if isinstance(payload, activity.DueDateChanged):
+        if payload.new is None:
+            return "Due date removed", {}
+        return f"Due date: {payload.new.day} {payload.new:%b %Y}", {}
+    if isinstance(payload, activity.Reply):
+        return "wrote", {"message_body": entry.message.body if entry.message else ""}
+    if isinstance(payload, activity.FileAdded | activity.FileVisibilityChanged):
+        if entry.attachment is None:
+            return None
+        return "shared a file", {"file": entry.attachment}
+    if isinstance(payload, activity.RequestCreated):
+        return f"asked for: {payload.title}", {}
+    if isinstance(payload, activity.RequestFulfilled):
+        return f"sent: {payload.title}", {}
+    if isinstance(payload, activity.RequestReopened):
+        return f"asked again for {payload.title}: {payload.reason}", {}
+    if isinstance(payload, activity.FormSaved):
+        lines = [
+            line
+            for change in payload.changes
+            if (line := _line(change, readable, files)) is not None
+        ]
+        if not lines:
+            return None
+        stage_label = labels.get(payload.stage.id) if payload.stage.id else None
+        return (f"updated {stage_label}" if stage_label else "updated details"), {"lines": lines}
+    return None
+
+
+def _line(
+    change: activity.FieldChange, readable: dict[int, StageField], files: set[int]
+) -> tuple[str, str] | None:
+    """One saved field as the customer reads it: only fields they may read; file fields by
+    the names of the files they may open (an older entry without its files: not at all)."""
+    stage_field = readable.get(change.field_id) if change.field_id else None
+    if stage_field is None:
+        return None
+    if stage_field.field_type == FieldType.FILE or change.is_files:
+        if change.new_files is None:
+            return None
+        names = [f.name for f in change.new_files if f.id in files]
+        return (stage_field.label, ", ".join(names)) if names else None
+    return stage_field.label, change.new
+
+
+def _readable_fields(job: Job, viewer: Viewer) -> dict[int, StageField]:
+    customer_stage = job.customer_stage
+    fields = StageField.objects.on_job(
+        viewer,
+        pipeline_id=job.pipeline_id,
+        customer_stage_position=customer_stage.position if customer_stage else None,
+    )
+    return {f.pk: f for f in fields}
+
+
+def _visible_file_ids(job: Job, viewer: Viewer) -> set[int]:
+    return set(Attachment.objects.visible_to(viewer, job).values_list("pk", flat=True))
+
+
+def files(job: Job, viewer: Viewer) -> QuerySet[Attachment]:
+    """The files the customer may open, newest first."""
+    return Attachment.objects.visible_to(viewer, job).order_by("-created_at", "-id")
+
+
+def file_for(viewer: Viewer, job: Job, attachment_id: int) -> Attachment:
+    """One file the customer may open; anything else (internal, another job's, made up) is
+    a 404."""
+    attachment = files(job, viewer).filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404("No such file.")
+    return attachment
+
+
+def requests(job: Job, viewer: Viewer) -> list[DocumentRequest]:
+    """The document requests addressed to the customer, open first, with the files of each
+    they may open."""
+    shared = Attachment.objects.visible_to(viewer, job)
+    return list(
+        DocumentRequest.objects.visible_to(viewer, job)
+        .prefetch_related(Prefetch("attachments", queryset=shared))
+        .order_by("status", "created_at")
+    )
+
+
+def request_for(viewer: Viewer, job: Job, request_id: int) -> DocumentRequest:
+    request = DocumentRequest.objects.visible_to(viewer, job).filter(pk=request_id).first()
+    if request is None:
+        raise Http404("No such request.")
+    return request
+
+
+@dataclass(frozen=True)
+class CustomerField:
+    field: StageField
+    value: Any  # as stored; file fields list only the files the customer may open
+    editable: bool
+
+
+def details(job: Job, viewer: Viewer) -> list[CustomerField]:
+    """The stage-form fields the customer may read on this job (StageField.objects.on_job),
+    with their values; those marked editable by the customer can be filled in."""
+    customer_stage = job.customer_stage
+    fields = list(
+        StageField.objects.on_job(
+            viewer,
+            pipeline_id=job.pipeline_id,
+            customer_stage_position=customer_stage.position if customer_stage else None,
+        )
+        .select_related("stage")
+        .order_by("stage__position", "position", "id")
+    )
+    if not fields:
+        return []
+    values = dict(FieldValue.objects.visible_to(viewer, job).values_list("field_id", "value"))
+    has_files = any(f.field_type == FieldType.FILE for f in fields)
+    visible_files = _visible_file_ids(job, viewer) if has_files else set()
+    result = []
+    for stage_field in fields:
+        value = values.get(stage_field.pk)
+        if stage_field.field_type == FieldType.FILE and isinstance(value, list):
+            value = [
+                item for item in value if isinstance(item, dict) and item.get("id") in visible_files
+            ]
+        result.append(
+            CustomerField(field=stage_field, value=value, editable=stage_field.editable_by_customer)
+        )
+    return result
