@@ -26,6 +26,7 @@ from jobline.accounts.models import (
 )
 from jobline.accounts.tokens import hash_token, new_token
 from jobline.core.mail import email_message, send_or_refuse
+from jobline.core.transactions import service
 
 
 def user_create(
@@ -257,7 +258,7 @@ def signin_link_create(*, user: User, scope: SignInLinkScope, ip_address: str | 
     return token
 
 
-@transaction.atomic
+@service
 def signin_link_use(*, token: str, scope: SignInLinkScope) -> User:
     """Single use: the row is locked, so a double click signs in once. A link only works for
     the scope it was sent for: a portal link never opens the staff sign-in."""

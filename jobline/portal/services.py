@@ -44,7 +44,7 @@ def customer_invite(*, customer: Customer, actor: User, build_url: Callable[[str
         workspace=customer.workspace, actor=actor, action="customer.portal_invited",
         target=customer.name, new=customer.email,
     )  # fmt: skip
-    sign_in.signin_link_send(user=user, build_url=build_url, business=customer.workspace.name)
+    sign_in.signin_link_send.step(user=user, build_url=build_url, business=customer.workspace.name)
     return user
 
 

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.db import transaction
 from django.template.loader import render_to_string
 
 from jobline.accounts import services as account_services
 from jobline.accounts.models import SignInLinkScope, User, normalize_email_address
 from jobline.core.mail import email_message, send_or_refuse
+from jobline.core.transactions import service
 
 
 def _portal_user(email: str) -> User | None:
@@ -41,7 +41,7 @@ def signin_link_request(
         signin_link_send(user=user, build_url=build_url, business=business, ip_address=ip_address)
 
 
-@transaction.atomic
+@service
 def signin_link_send(
     *,
     user: User,

@@ -9,13 +9,13 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from jobline.accounts.models import User, normalize_email_address
 from jobline.accounts.services import user_claim, user_create
 from jobline.core.mail import email_message, send_or_refuse
+from jobline.core.transactions import service
 from jobline.workspaces.models import (
     AuditLogEntry,
     Invitation,
@@ -95,7 +95,7 @@ def audit_changes(
     ]
 
 
-@transaction.atomic
+@service
 def workspace_create(
     *,
     name: str,
@@ -113,26 +113,7 @@ def workspace_create(
     return workspace
 
 
-@transaction.atomic
-def user_sign_up(
-    *,
-    email: str,
-    full_name: str,
-    password: str,
-    workspace_name: str,
-    time_zone: str = "Europe/London",
-    currency: str = "GBP",
-    locale: str = "en-GB",
-) -> tuple[User, Workspace]:
-    """A new person and their business, with the person as its first Admin — or neither."""
-    user = user_create(email=email, full_name=full_name, password=password)
-    workspace = workspace_create(
-        name=workspace_name, owner=user, time_zone=time_zone, currency=currency, locale=locale
-    )
-    return user, workspace
-
-
-@transaction.atomic
+@service
 def workspace_update_settings(
     *, workspace: Workspace, actor: User, changes: dict[str, Any]
 ) -> list[AuditLogEntry]:
@@ -181,7 +162,7 @@ def _ensure_an_admin_remains(*, workspace: Workspace, leaving: Membership) -> No
         raise ValidationError("A workspace always keeps at least one Admin.", code="last_admin")
 
 
-@transaction.atomic
+@service
 def member_change_role(*, membership: Membership, role: str, actor: User) -> Membership:
     role = Role(role)
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -203,7 +184,7 @@ def member_change_role(*, membership: Membership, role: str, actor: User) -> Mem
     return membership
 
 
-@transaction.atomic
+@service
 def member_remove(*, membership: Membership, actor: User) -> Membership:
     """The person loses access; the membership row stays so their history keeps its author."""
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -235,7 +216,7 @@ def _send_invitation_email(*, invitation: Invitation, accept_url: str) -> None:
     )
 
 
-@transaction.atomic
+@service
 def member_invite(
     *,
     workspace: Workspace,
@@ -280,7 +261,7 @@ def member_invite(
     return invitation, token
 
 
-@transaction.atomic
+@service
 def invitation_revoke(*, invitation: Invitation, actor: User) -> None:
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.revoked_at or invitation.accepted_at:
@@ -314,7 +295,7 @@ def invitation_for_token(*, token: str) -> Invitation:
     return invitation
 
 
-@transaction.atomic
+@service
 def invitation_accept(*, token: str, user: User) -> Membership:
     """Single use: the row is locked, so two clicks on the same link join once."""
     invitation = invitation_for_token(token=token)
@@ -347,7 +328,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
     return membership
 
 
-@transaction.atomic
+@service
 def invitation_sign_up(*, token: str, full_name: str, password: str) -> tuple[User, Membership]:
     """The invitation link proves the address: a new person's account is created, or an
     account without a usable password (made when a business invited the address to its
@@ -364,4 +345,4 @@ def invitation_sign_up(*, token: str, full_name: str, password: str) -> tuple[Us
         )
     else:
         user = user_claim(user=user, full_name=full_name, password_hash=make_password(password))
-    return user, invitation_accept(token=token, user=user)
+    return user, invitation_accept.step(token=token, user=user)

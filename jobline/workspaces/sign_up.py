@@ -21,6 +21,7 @@ from jobline.accounts import selectors as account_selectors
 from jobline.accounts import services as account_services
 from jobline.accounts.models import SignUpRequest, User, normalize_email_address
 from jobline.core.mail import email_message, send_or_refuse
+from jobline.core.transactions import service
 from jobline.workspaces import services as workspace_services
 from jobline.workspaces.models import Workspace
 
@@ -55,7 +56,7 @@ def sign_up_request(
         # anyway so the answer takes as long as for anyone else.
         make_password(password)
         return
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         request, token = account_services.sign_up_request_create(
             email=email,
             full_name=full_name,
@@ -102,14 +103,14 @@ def _send_confirmation(
     )
 
 
-@transaction.atomic
+@service
 def sign_up_confirm(*, token: str) -> tuple[User, Workspace]:
     """The link from the e-mail: the account (new, or the address's existing one) and the
     business with the person as its first Admin — all of it, or nothing (the link stays
     unused when anything fails). Raises LinkUnusable for a used, expired or unknown link."""
     request = account_services.sign_up_request_claim(token=token)
     user = account_services.sign_up_account(request=request)
-    workspace = workspace_services.workspace_create(
+    workspace = workspace_services.workspace_create.step(
         name=request.details["name"],
         owner=user,
         time_zone=request.details["time_zone"],

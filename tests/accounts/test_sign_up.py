@@ -476,7 +476,8 @@ def test_failure_after_the_user_is_saved_leaves_nothing_behind_through_the_view(
         raise ValidationError({"time_zone": "Choose a time zone from the list."})
 
     Client().post(SIGN_UP, sign_up_data())
-    monkeypatch.setattr(services, "workspace_create", failing_workspace_create)
+    # The sign-up runs the workspace's creation as a step of its own transaction.
+    monkeypatch.setattr(services.workspace_create, "step", failing_workspace_create)
     client = Client()
 
     response = client.post(confirm_link(mailoutbox[0]))

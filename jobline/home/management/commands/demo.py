@@ -73,7 +73,7 @@ class Command(BaseCommand):
             .first()
         )
         if workspace is None:
-            workspace = workspace_create(
+            workspace = workspace_create.step(
                 name=DEMO_WORKSPACE,
                 owner=owner,
                 time_zone="Europe/London",
