@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
+    "django.forms",
     "django.contrib.staticfiles",
     "django_htmx",
     "django_tasks",
@@ -94,10 +95,12 @@ WSGI_APPLICATION = "jobline.wsgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "jobline" / "templates"],
+        # Every page, partial and e-mail: each app's jinja2/ folder (jobline/templating.py).
+        "BACKEND": "jobline.templating.Jinja2",
+        "DIRS": [BASE_DIR / "jobline" / "jinja2"],
         "APP_DIRS": True,
         "OPTIONS": {
+            "environment": "jobline.templating.environment",
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -106,8 +109,23 @@ TEMPLATES = [
                 "jobline.notifications.context_processors.bell",
             ],
         },
-    }
+    },
+    {
+        # Django's own templates: the admin (JOBLINE_ADMIN=1) and its widgets.
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
 ]
+# Form widgets through the engines above: Django's Jinja2 widget templates (django.forms),
+# found first; the admin's own widgets through Django's engine.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 DEFAULT_SQLITE_PATH = BASE_DIR / "var" / "jobline.sqlite3"
 if not os.environ.get("DATABASE_URL"):

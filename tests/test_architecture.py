@@ -76,7 +76,7 @@ def test_the_check_finds_a_function_local_import(tmp_path: Path) -> None:
 # reads them.
 EDITORS_OF_THE_SETTINGS = (
     "jobline/pipelines/",
-    "jobline/workspaces/templates/workspaces/settings_",
+    "jobline/workspaces/jinja2/workspaces/settings_",
 )
 DECIDING = [
     (re.compile(r"visible_to_customer"), "reads the customer-visibility flag"),

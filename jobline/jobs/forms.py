@@ -8,8 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.forms.renderers import DjangoTemplates
-from django.utils.html import conditional_escape
 
 from jobline.core.one_time import OneTimeTokenField
 from jobline.customers.models import Customer
@@ -19,130 +17,6 @@ from jobline.jobs.services import MESSAGE_MAX_CHARS
 from jobline.jobs.stage_forms import condition_holds
 from jobline.pipelines.models import FieldType, Pipeline, Stage, StageField
 from jobline.workspaces.models import Workspace
-
-
-def _attrs(attrs: dict[str, Any]) -> str:
-    """= django/forms/widgets/attrs.html"""
-    return "".join(
-        f" {conditional_escape(name)}"
-        if value is True
-        else f' {conditional_escape(name)}="{conditional_escape(value)}"'
-        for name, value in attrs.items()
-        if value is not False
-    )
-
-
-def _input(widget: dict[str, Any]) -> str:
-    """= django/forms/widgets/input.html (and hidden.html, file.html), stripped"""
-    value = widget["value"]
-    shown = "" if value is None else f' value="{conditional_escape(value)}"'
-    type_, name = conditional_escape(widget["type"]), conditional_escape(widget["name"])
-    return f'<input type="{type_}" name="{name}"{shown}{_attrs(widget["attrs"])}>'
-
-
-def _textarea(widget: dict[str, Any]) -> str:
-    value = widget["value"]
-    return (
-        f'<textarea name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>\n'
-        f"{conditional_escape(value) if value else ''}</textarea>"
-    )
-
-
-def _file(widget: dict[str, Any]) -> str | None:
-    """clearable_file_input.html without a current file (the only way these forms use it)."""
-    if widget.get("is_initial"):
-        return None
-    type_, name = conditional_escape(widget["type"]), conditional_escape(widget["name"])
-    return f'<input type="{type_}" name="{name}"{_attrs(widget["attrs"])}>'
-
-
-_SELECT_OPTION = "django/forms/widgets/select_option.html"
-
-
-def _select(widget: dict[str, Any]) -> str | None:
-    """select.html + select_option.html, without option groups."""
-    groups = widget["optgroups"]
-    if any(g or any(o["template_name"] != _SELECT_OPTION for o in opts) for g, opts, _i in groups):
-        return None
-    options = "".join(
-        f'\n  <option value="{conditional_escape(o["value"])}"{_attrs(o["attrs"])}>'
-        f"{conditional_escape(o['label'])}</option>\n"
-        for _group, group_options, _index in widget["optgroups"]
-        for o in group_options
-    )
-    name = conditional_escape(widget["name"])
-    return f'<select name="{name}"{_attrs(widget["attrs"])}>{options}\n</select>'
-
-
-def _radio(widget: dict[str, Any]) -> str | None:
-    """radio.html: multiple_input.html + radio_option.html (input_option.html), without
-    option groups."""
-    if any(group for group, _options, _index in widget["optgroups"]):
-        return None
-    attrs = widget["attrs"]
-    head = "<div"
-    if attrs.get("id"):
-        head += f' id="{conditional_escape(attrs["id"])}"'
-    if attrs.get("class"):
-        head += f' class="{conditional_escape(attrs["class"])}"'
-    parts = [head + ">"]
-    for _group, group_options, _index in widget["optgroups"]:
-        for o in group_options:
-            if (
-                not o.get("wrap_label")
-                or o["template_name"] != "django/forms/widgets/radio_option.html"
-            ):
-                return None
-            label_for = (
-                f' for="{conditional_escape(o["attrs"]["id"])}"' if o["attrs"].get("id") else ""
-            )
-            parts.append(
-                f"<div>\n    <label{label_for}>{_input(o)}\n"
-                f" {conditional_escape(o['label'])}</label>\n\n</div>"
-            )
-    return "".join(parts) + "\n</div>"
-
-
-def _radio_option(widget: dict[str, Any]) -> str:
-    """radio_option.html (one radio, as {{ choice.tag }} draws it), stripped"""
-    html = _input(widget)
-    if widget.get("wrap_label"):
-        attrs = widget["attrs"]
-        label_for = f' for="{conditional_escape(attrs["id"])}"' if attrs.get("id") else ""
-        html = f"<label{label_for}>{html}\n {conditional_escape(widget['label'])}</label>"
-    return html
-
-
-_QUICK_WIDGETS = {
-    "django/forms/widgets/radio_option.html": _radio_option,
-    "django/forms/widgets/input.html": _input,
-    "django/forms/widgets/text.html": _input,
-    "django/forms/widgets/hidden.html": _input,
-    "django/forms/widgets/date.html": _input,
-    "django/forms/widgets/textarea.html": _textarea,
-    "django/forms/widgets/clearable_file_input.html": _file,
-    "django/forms/widgets/select.html": _select,
-    "django/forms/widgets/radio.html": _radio,
-}
-
-
-class QuickWidgetRenderer(DjangoTemplates):
-    """The job page's forms' widgets written out in Python: Django draws each through
-    templates of its own (input, attrs, option: ~0.1-0.25 ms a widget, ~4 ms of the job
-    page). The same markup (tests/jobs/test_row_rendering.py compares them, bound and
-    unbound); any other widget, or a case not covered, goes through the templates."""
-
-    def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
-        quick = _QUICK_WIDGETS.get(template_name)
-        widget = context.get("widget")
-        if quick is not None and isinstance(widget, dict):
-            html = quick(widget)
-            if html is not None:
-                return html
-        return super().render(template_name, context, request)
-
-
-QUICK_WIDGETS = QuickWidgetRenderer()
 
 
 class DateInput(forms.DateInput):
@@ -330,7 +204,6 @@ class MultipleFileField(forms.FileField):
 
 
 class ComposerForm(forms.Form):
-    default_renderer = QUICK_WIDGETS  # on every job page
     one_time_token = OneTimeTokenField()
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -361,7 +234,6 @@ class ComposerForm(forms.Form):
 
 
 class FileUploadForm(forms.Form):
-    default_renderer = QUICK_WIDGETS  # on every job page
     files = MultipleFileField(
         label="Files", error_messages={"required": "Choose at least one file."}
     )
@@ -373,7 +245,6 @@ class FileUploadForm(forms.Form):
 
 
 class DocumentRequestForm(forms.Form):
-    default_renderer = QUICK_WIDGETS  # on every job page
     one_time_token = OneTimeTokenField()
     title = forms.CharField(max_length=160, label="Document", help_text="E.g. “Photo ID”.")
     description = forms.CharField(

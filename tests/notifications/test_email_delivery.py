@@ -271,4 +271,4 @@ def test_a_staff_emails_link_opens_the_job_in_its_own_workspace(
     as_outsider.get("/dashboard/")  # the session settles on their first workspace: Elsewhere
     assert as_outsider.get(f"/jobs/{priya_job.number}/").status_code == 404
     linked = as_outsider.get(f"/jobs/{priya_job.number}/?workspace={portal.workspace.pk}")
-    assert linked.status_code == 200 and "Priya&#x27;s phone" in linked.text
+    assert linked.status_code == 200 and "Priya&#39;s phone" in linked.text

@@ -152,8 +152,8 @@ def _board_card_response(
     with_urls([job], move=True)
     return render(
         request,
-        "jobs/_board_card.html",
-        {"job": job, "stage_options": stage_options(stages)},
+        "jobs/_board_cards.html",
+        {"cards": [job], "single": True, "stage_options": stage_options(stages)},
         status=status,
     )
 

@@ -68,6 +68,7 @@ def board_column_more(request: HttpRequest, stage_id: int) -> HttpResponse:
         "jobs/_board_cards.html",
         {
             "cards": cards,
+            "single": False,
             "has_more": has_more,
             "stage": stage,
             "stage_options": stage_options(selectors.live_stages(stage.pipeline_id)),
