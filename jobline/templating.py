@@ -27,8 +27,8 @@ from babel.numbers import format_currency
 from django.template import defaultfilters
 from django.template.backends import jinja2 as django_jinja2
 from django.template.backends.utils import csrf_input_lazy, csrf_token_lazy
-from django.test.signals import template_rendered
 from django.templatetags.static import static
+from django.test.signals import template_rendered
 from django.urls import reverse
 from django.utils import formats, timezone
 from django_htmx.jinja import htmx_script
