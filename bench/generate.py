@@ -24,6 +24,7 @@ from django.utils import timezone
 import bench
 from jobline.accounts.models import User
 from jobline.customers.models import Customer
+from jobline.jobs.choices import STAGE_ENTRY_KINDS
 from jobline.jobs.demo import NOTES, REPLIES, TITLES
 from jobline.jobs.models import (
     Activity,
@@ -104,7 +105,7 @@ MESSAGE_COLUMNS = (
 )  # fmt: skip
 ACTIVITY_COLUMNS = (
     "id", "workspace_id", "job_id", "kind", "actor_id", "actor_kind", "visibility",
-    "message_id", "attachment_id", "data", "created_at",
+    "message_id", "attachment_id", "stage_id", "data", "created_at",
 )  # fmt: skip
 
 
@@ -452,10 +453,13 @@ class JobRows:
     ) -> None:
         if actor_kind is None:
             actor_kind = ActorKind.STAFF if actor else ActorKind.SYSTEM
+        # Creations and moves carry the stage they entered as a column too (Activity.stage).
+        entered = data.get("stage") if kind == ActivityKind.CREATED else data.get("to")
+        stage_id = entered["id"] if kind in STAGE_ENTRY_KINDS and entered else None
         self.activities.append(
             (
                 self.activity_id, self.workspace_id, job_id, kind, actor, actor_kind, visibility,
-                message_id, None, json.dumps(data), self.writer.ts(at),
+                message_id, None, stage_id, json.dumps(data), self.writer.ts(at),
             )
         )  # fmt: skip
         self.activity_id += 1

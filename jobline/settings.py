@@ -174,6 +174,10 @@ SIGNIN_MAX_FAILURES_PER_ACCOUNT = env_int("JOBLINE_SIGNIN_MAX_PER_ACCOUNT", 100)
 # ModelBackend (first: it checks passwords and gives full sessions); the second only marks the
 # sessions that a customer-portal link opened, which reach the portal and nothing else.
 AUTHENTICATION_BACKENDS = [
+    # Checks passwords like ModelBackend and gives full sessions; reading the signed-in person
+    # it also reads their memberships and workspaces, in the same query.
+    "jobline.workspaces.auth.MemberBackend",
+    # Sessions signed in before MemberBackend existed name this one: they keep working.
     "django.contrib.auth.backends.ModelBackend",
     "jobline.accounts.backends.PortalLinkBackend",
 ]

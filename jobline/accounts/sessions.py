@@ -4,17 +4,20 @@ portal-only (a customer-portal sign-in link).
 Any business can make an address one of its portal customers and have a portal link sent to
 it, so a portal link must never open more than the portal: not a staff page, not the admin,
 not a workspace. The kind is the authentication backend Django stores in the session, so a
-later password sign-in (always ModelBackend) turns the session into a full one by itself.
+later password sign-in (always the first, full backend) turns the session into a full one by itself.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, login
 from django.http import HttpRequest
 
 from jobline.accounts.models import User
 
-FULL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# The first backend checks passwords and gives full sessions (settings.py); naming it from the
+# settings keeps this layer from knowing the workspaces' backend.
+FULL_BACKEND = settings.AUTHENTICATION_BACKENDS[0]
 PORTAL_BACKEND = "jobline.accounts.backends.PortalLinkBackend"
 
 

@@ -208,6 +208,7 @@ def _readable_fields(job: Job, viewer: Viewer) -> dict[int, StageField]:
     customer_stage = job.customer_stage
     fields = StageField.objects.on_job(
         viewer,
+        workspace_id=job.workspace_id,
         pipeline_id=job.pipeline_id,
         customer_stage_position=customer_stage.position if customer_stage else None,
     )
@@ -264,6 +265,7 @@ def details(job: Job, viewer: Viewer) -> list[CustomerField]:
     fields = list(
         StageField.objects.on_job(
             viewer,
+            workspace_id=job.workspace_id,
             pipeline_id=job.pipeline_id,
             customer_stage_position=customer_stage.position if customer_stage else None,
         )

@@ -19,7 +19,7 @@ from django.utils import timezone
 from jobline.customers.models import Customer
 from jobline.jobs import activity
 from jobline.jobs.choices import CUSTOMER_KINDS, ActivityKind, ActorKind, Visibility
-from jobline.pipelines.models import Pipeline, Stage, StageField
+from jobline.pipelines.models import Pipeline, Stage, StageField, readable_on_job_q
 from jobline.workspaces.models import Workspace, portal_shows_jobs_q
 from jobline.workspaces.viewers import Viewer
 
@@ -414,16 +414,18 @@ class FieldValueQuerySet(models.QuerySet["FieldValue"]):
         """A job's saved stage-form values the viewer may read: those of the fields
         StageField.objects.on_job allows (money only for viewers who see money, retired money
         fields included; for customers only customer-visible fields of stages they have seen
-        the job reach)."""
+        the job reach) — the same rule, applied to the values' fields."""
         if viewer is None:
             return self.none()
         customer_stage = job.customer_stage
-        readable = StageField.objects.on_job(
+        condition = readable_on_job_q(
             viewer,
-            pipeline_id=job.pipeline_id,
             customer_stage_position=customer_stage.position if customer_stage else None,
+            prefix="field__",
         )
-        return _of_job(self, viewer, job).filter(field__in=readable)
+        if condition is None:
+            return self.none()
+        return _of_job(self, viewer, job).filter(condition)
 
 
 class FieldValue(models.Model):

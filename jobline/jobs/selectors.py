@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -78,16 +78,21 @@ def live_stages(pipeline: Pipeline | int) -> list[Stage]:
     return list(Stage.objects.filter(pipeline_id=pipeline_id).live().with_customer_visibility())
 
 
-def get_job(*, viewer: Viewer | None, number: int) -> Job:
+def get_job(*, viewer: Viewer | None, number: int, following: Any = None) -> Job:
     """Jobs are addressed by their number inside the workspace; other workspaces' are 404.
     The customer-visible stage comes along: what the viewer may read of the job's stage-form
-    values depends on it (FieldValue.objects.visible_to)."""
-    return get_object_or_404(
+    values depends on it (FieldValue.objects.visible_to). With ``following`` (a user), the
+    job says whether they follow it, in the same query (the job page's Follow button)."""
+    jobs = (
         Job.objects.visible_to(viewer)
         .select_related(*JOB_LIST_RELATED, "customer_stage")
-        .defer(*DEFERRED_FIELDS),
-        number=number,
+        .defer(*DEFERRED_FIELDS)
     )
+    if following is not None:
+        jobs = jobs.annotate(
+            is_followed=Exists(JobFollower.objects.filter(job=OuterRef("pk"), user=following))
+        )
+    return get_object_or_404(jobs, number=number)
 
 
 @dataclass
@@ -460,12 +465,19 @@ def job_files(*, job: Job, viewer: Viewer | None) -> list[Attachment]:
     )
 
 
-def job_requests(*, job: Job, viewer: Viewer | None) -> list[DocumentRequest]:
-    return list(
-        DocumentRequest.objects.visible_to(viewer, job)
-        .prefetch_related("attachments")
-        .order_by("-created_at")
-    )
+def job_requests(
+    *, job: Job, viewer: Viewer | None, files: list[Attachment]
+) -> list[DocumentRequest]:
+    """The job's document requests, newest first, each with ``files``: the ones sent into it,
+    taken from the job's files the caller has already read (no query of their own)."""
+    requests = list(DocumentRequest.objects.visible_to(viewer, job).order_by("-created_at"))
+    by_request: dict[int, list[Attachment]] = {}
+    for file in files:
+        if file.document_request_id is not None:
+            by_request.setdefault(file.document_request_id, []).append(file)
+    for request in requests:
+        request.files = by_request.get(request.pk, [])  # type: ignore[attr-defined]
+    return requests
 
 
 def job_message(*, job: Job, viewer: Viewer | None, message_id: int) -> Message:

@@ -160,13 +160,32 @@ class FieldType(models.TextChoices):
     FILE = "file", "File upload"
 
 
-def _customer_field_q() -> Q:
+def _customer_field_q(prefix: str = "") -> Q:
     return Q(
-        visible_to_customer=True,
-        retired_at__isnull=True,
-        stage__visible_to_customer=True,
-        stage__deleted_at__isnull=True,
+        **{
+            f"{prefix}visible_to_customer": True,
+            f"{prefix}retired_at__isnull": True,
+            f"{prefix}stage__visible_to_customer": True,
+            f"{prefix}stage__deleted_at__isnull": True,
+        }
     )
+
+
+def readable_on_job_q(
+    viewer: Viewer, *, customer_stage_position: int | None, prefix: str = ""
+) -> Q | None:
+    """The rule of StageField.objects.on_job as a condition on fields (``prefix`` reaches
+    them from another model: "field__" from a saved value). None: no field at all."""
+    condition = Q()
+    if not sees_money(viewer):
+        condition &= ~Q(**{f"{prefix}field_type": FieldType.MONEY})
+    if viewer.sees_as_customer:
+        if customer_stage_position is None:
+            return None
+        condition &= _customer_field_q(prefix) & Q(
+            **{f"{prefix}stage__position__lte": customer_stage_position}
+        )
+    return condition
 
 
 class StageFieldQuerySet(models.QuerySet["StageField"]):
@@ -182,22 +201,25 @@ class StageFieldQuerySet(models.QuerySet["StageField"]):
         return mine.filter(_customer_field_q()) if viewer.sees_as_customer else mine
 
     def on_job(
-        self, viewer: Viewer | None, *, pipeline_id: int, customer_stage_position: int | None
+        self,
+        viewer: Viewer | None,
+        *,
+        workspace_id: int,
+        pipeline_id: int,
+        customer_stage_position: int | None,
     ) -> StageFieldQuerySet:
         """The fields of a job's pipeline whose labels and values the viewer may read on
-        that job: visible_to, money fields only for viewers who see money, and for customers
-        only the fields of stages no later than the customer-visible stage the job last
-        entered (``customer_stage_position``; None: it entered none, so no fields). What a
-        customer sees follows that stage, never the real one: a move into an internal stage
-        leaves no trace."""
-        fields = self.visible_to(viewer).filter(stage__pipeline_id=pipeline_id)
-        if not sees_money(viewer):
-            fields = fields.exclude(field_type=FieldType.MONEY)
-        if viewer is not None and viewer.sees_as_customer:
-            if customer_stage_position is None:
-                return fields.none()
-            fields = fields.filter(stage__position__lte=customer_stage_position)
-        return fields
+        that job: money fields only for viewers who see money, and for customers only
+        customer-visible fields (visible_to) of stages no later than the customer-visible
+        stage the job last entered (``customer_stage_position``; None: it entered none, so no
+        fields). What a customer sees follows that stage, never the real one: a move into an
+        internal stage leaves no trace. The job's own workspace is checked in hand."""
+        if viewer is None or workspace_id != viewer.workspace_id:
+            return self.none()
+        condition = readable_on_job_q(viewer, customer_stage_position=customer_stage_position)
+        if condition is None:
+            return self.none()
+        return self.filter(condition, stage__pipeline_id=pipeline_id)
 
     def with_customer_visibility(self) -> StageFieldQuerySet:
         """Each field with ``customer_sees``: the same rule, for the pipeline editor's chips."""

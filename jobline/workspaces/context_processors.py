@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.functional import SimpleLazyObject
 
 from jobline.workspaces import selectors
 from jobline.workspaces.viewers import member_viewer
@@ -20,8 +19,6 @@ def workspace(request: HttpRequest) -> dict[str, Any]:
         "membership": membership,
         # Who is looking, for the money tag and everything else that asks the rules.
         "viewer": member_viewer(membership),
-        # Lazy: only pages that draw the switcher pay for the query.
-        "my_memberships": SimpleLazyObject(
-            lambda: list(selectors.memberships_of(user=request.user))
-        ),
+        # Read with the signed-in user (workspaces.auth): no query of its own.
+        "my_memberships": selectors.active_memberships(user=request.user),
     }

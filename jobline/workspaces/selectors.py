@@ -10,14 +10,23 @@ from jobline.accounts.models import User
 from jobline.workspaces.models import AuditLogEntry, Invitation, Membership, Workspace
 
 
+def active_memberships(*, user: User) -> list[Membership]:
+    """Every workspace a person works in, by name: already read with the signed-in user
+    (workspaces.auth.MemberBackend), else read now."""
+    preloaded = getattr(user, "active_memberships", None)
+    if preloaded is not None:
+        return preloaded
+    return list(memberships_of(user=user))
+
+
 def current_membership(*, user: User, preferred_workspace_id: int | None) -> Membership | None:
     """The membership the person is working in: the one they chose, else their first."""
-    memberships = Membership.objects.active().select_related("workspace").filter(user=user)
+    memberships = active_memberships(user=user)
     if preferred_workspace_id is not None:
-        chosen = memberships.filter(workspace_id=preferred_workspace_id).first()
+        chosen = next((m for m in memberships if m.workspace_id == preferred_workspace_id), None)
         if chosen is not None:
             return chosen
-    return memberships.order_by("created_at", "id").first()
+    return min(memberships, key=lambda m: (m.created_at, m.pk), default=None)
 
 
 def memberships_of(*, user: User) -> QuerySet[Membership]:

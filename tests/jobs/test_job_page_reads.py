@@ -133,7 +133,9 @@ def test_a_board_move_back_reads_only_what_the_card_needs(
     assert not any('FROM "jobs_fieldvalue"' in s for s in sql), sql
     # The card's owner and customer come from the job the view already read.
     assert not any('FROM "pipelines_pipeline"' in s for s in sql), sql
-    assert sum('FROM "accounts_user"' in s for s in sql) == 1, sql  # the signed-in user
+    # No query of its own for a user: the signed-in one comes joined to their memberships,
+    # the card's owner joined to the job.
+    assert not any('FROM "accounts_user"' in s for s in sql), sql
     assert f'data-stage="{dropoff.pk}"' in response.text
     assert f">{cast.staff.initials}</span>" in response.text
     assert cast.customer.name in response.text
@@ -150,19 +152,30 @@ def test_list_results_without_matches_say_why(cast: Cast, as_admin: Client) -> N
     assert "Change the filters, or create a job." in no_match
 
 
-def test_job_page_offers_copying_into_the_other_active_pipelines_only(
+def test_copy_page_offers_the_other_active_pipelines_only(
     cast: Cast, job: Job, repair: Pipeline, standard: Pipeline, as_admin: Client
 ) -> None:
-    page = as_admin.get(f"/jobs/{job.number}/").text
-    copy_select = re.search(
-        r'<select name="pipeline" required id="id_pipeline">(.*?)</select>', page
-    )
+    assert f'href="/jobs/{job.number}/copy/"' in as_admin.get(f"/jobs/{job.number}/").text
+    page = as_admin.get(f"/jobs/{job.number}/copy/")
+    assert page.status_code == 200
+    copy_select = re.search(r'<select name="pipeline"[^>]*>(.*?)</select>', page.text, re.S)
     assert copy_select is not None
     options = re.findall(r'<option value="([^"]*)"', copy_select.group(1))
     assert options == ["", str(standard.pk)]  # "Choose a pipeline", then the others
     response = as_admin.post(f"/jobs/{job.number}/copy/", {"pipeline": standard.pk})
     assert response.status_code == 302
     assert Job.objects.filter(pipeline=standard, copied_from=job).exists()
+
+
+def test_copy_into_its_own_pipeline_is_refused_next_to_the_choice(
+    cast: Cast, job: Job, repair: Pipeline, standard: Pipeline, as_admin: Client
+) -> None:
+    response = as_admin.post(f"/jobs/{job.number}/copy/", {"pipeline": repair.pk})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.text
+    assert not Job.objects.filter(copied_from=job).exists()
+    job.refresh_from_db()
+    assert job.archived_at is None
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the plan asked for is SQLite's")

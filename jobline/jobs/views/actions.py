@@ -427,16 +427,27 @@ def job_restore(request: HttpRequest, number: int) -> HttpResponse:
     return redirect("jobs:detail", number=job.number)
 
 
-@jobs_action
+@jobs_form
 def job_copy(request: HttpRequest, number: int) -> HttpResponse:
+    """Copy a job into another pipeline: a new linked job there, this one archived."""
     job = job_of(request, number)
-    form = CopyForm(request.POST, workspace=request.workspace, exclude=job.pipeline)
-    if not form.is_valid():
-        messages.error(request, "Choose another active pipeline to copy the job into.")
-        return render_job_page(request, job, status=400)
-    copy = services.job_copy(job=job, pipeline=form.cleaned_data["pipeline"], actor=request.user)
-    messages.success(request, f"Copied into {copy.pipeline.name} as {copy.reference}.")
-    return redirect("jobs:detail", number=copy.number)
+    posted = request.method == "POST"
+    form = CopyForm(
+        request.POST if posted else None, workspace=request.workspace, exclude=job.pipeline
+    )
+    if posted and form.is_valid():
+        try:
+            copy = services.job_copy(
+                job=job, pipeline=form.cleaned_data["pipeline"], actor=request.user
+            )
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, f"Copied into {copy.pipeline.name} as {copy.reference}.")
+            return redirect("jobs:detail", number=copy.number)
+    return render(
+        request, "jobs/copy.html", {"job": job, "form": form}, status=400 if posted else 200
+    )
 
 
 @jobs_action

@@ -13,13 +13,12 @@ from jobline.jobs import selectors
 from jobline.jobs.choices import FEED_TYPE_GROUPS, Visibility
 from jobline.jobs.forms import (
     ComposerForm,
-    CopyForm,
     DocumentRequestForm,
     FileUploadForm,
     StageForm,
 )
 from jobline.jobs.models import Job
-from jobline.jobs.views.common import job_of, jobs_page, select_options, viewer_of
+from jobline.jobs.views.common import job_of, jobs_page, viewer_of
 
 
 def render_job_page(
@@ -44,6 +43,7 @@ def render_job_page(
         )
         forms_.append((state, stage_form))
     current_index = next((i for i, s in enumerate(stages) if s.pk == job.stage_id), 0)
+    files = selectors.job_files(job=job, viewer=viewer)
     context = {
         "job": job,
         "stages": stages,
@@ -57,15 +57,10 @@ def render_job_page(
         "composer": extra.pop("composer", None)
         or ComposerForm(initial={"version": job.version, "visibility": Visibility.INTERNAL}),
         # The owner hears of the customer anyway; others may follow the job.
-        "following": job.owner_id != request.user.pk
-        and selectors.is_following(job=job, user=request.user),
-        "copy_options": select_options(
-            CopyForm(workspace=request.workspace, exclude=job.pipeline).fields["pipeline"].choices,
-            "",
-        ),
-        "attachments": selectors.job_files(job=job, viewer=viewer),
+        "following": job.owner_id != request.user.pk and _is_followed(request, job),
+        "attachments": files,
         "file_form": extra.pop("file_form", None) or FileUploadForm(),
-        "document_requests": selectors.job_requests(job=job, viewer=viewer),
+        "document_requests": selectors.job_requests(job=job, viewer=viewer, files=files),
         "request_form": extra.pop("request_form", None) or DocumentRequestForm(),
         "max_upload_mb": settings.JOBLINE_MAX_UPLOAD_BYTES // (1024 * 1024),
         **extra,
@@ -73,9 +68,19 @@ def render_job_page(
     return render(request, "jobs/detail.html", context, status=status)
 
 
+def _is_followed(request: HttpRequest, job: Job) -> bool:
+    """Read with the job on the job page (selectors.get_job(following=…)); other answers
+    that draw the page ask now."""
+    followed = getattr(job, "is_followed", None)
+    if followed is None:
+        return selectors.is_following(job=job, user=request.user)
+    return bool(followed)
+
+
 @jobs_page
 def job_detail(request: HttpRequest, number: int) -> HttpResponse:
-    return render_job_page(request, job_of(request, number))
+    job = selectors.get_job(viewer=viewer_of(request), number=number, following=request.user)
+    return render_job_page(request, job)
 
 
 @jobs_page

@@ -1,0 +1,34 @@
+"""Loading who is signed in, and where they work, in one query.
+
+Django's ModelBackend reads the user on every request; the workspace middleware then read the
+person's membership, and the workspace switcher all their memberships: three queries before a
+page did anything. MemberBackend reads the active memberships with their user and workspace
+at once (the user comes along joined), and hands them on as ``user.active_memberships`` for
+the middleware and the switcher. A person with no membership (a portal customer, someone who
+has not created a business yet) is read the ordinary way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+
+from jobline.workspaces.models import Membership
+
+
+class MemberBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> Any:
+        memberships = list(
+            Membership.objects.active()
+            .filter(user_id=user_id)
+            .select_related("user", "workspace")
+            .order_by("workspace__name", "workspace_id")
+        )
+        if not memberships:
+            return super().get_user(user_id)
+        user = memberships[0].user
+        for membership in memberships:
+            membership.user = user  # one object: the request's user
+        user.active_memberships = memberships
+        return user if self.user_can_authenticate(user) else None
