@@ -177,6 +177,11 @@ def environment(**options: Any) -> Environment:
     # A missing variable is empty and falsy, in development too (Django's default there
     # prints "{{ name }}" into the page).
     options["undefined"] = jinja2.Undefined
+    # Pages and partials (.html) are escaped; plain-text e-mails (.txt) are text, not HTML,
+    # so "&" stays "&" in them.
+    options["autoescape"] = jinja2.select_autoescape(
+        enabled_extensions=("html",), disabled_extensions=("txt",), default_for_string=True
+    )
     env = Environment(**options)
     env.globals.update(
         url=url,

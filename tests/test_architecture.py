@@ -4,6 +4,9 @@
   file runs it too, so `make test` fails when it does.
 - No function-local import dodges a cycle: imports are at the top of a module. The one place
   Django needs them inside a function is an AppConfig's ready() (the models are loaded then).
+- Markup is written in template files and escaped by Jinja2: no Python code declares a string
+  safe (mark_safe, SafeString, Markup, format_html) and no template switches escaping off
+  (|safe, autoescape false), so nothing reaches a page unescaped by accident.
 - Who may see what is decided by the models' visible_to methods and the money rule
   (jobline/workspaces/viewers.py); views, template tags and templates only ask them. So none of
   them reads a visibility flag or a role to decide, and none calls the rule's Python copy.
@@ -107,18 +110,12 @@ def deciding_files() -> list[Path]:
     ]
 
 
-# The money tag (templatetags) is where a template asks the money rule; it is the one caller.
-ASKS_THE_RULE = {"jobline/jobs/templatetags/jobs_extras.py"}
-
-
 def test_views_tags_and_templates_do_not_decide_visibility() -> None:
     found = []
     for path in deciding_files():
         relative = str(path.relative_to(ROOT))
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             for pattern, what in DECIDING:
-                if "money rule" in what and relative in ASKS_THE_RULE:
-                    continue
                 if pattern.search(line):
                     found.append(f"{relative}:{number} {what}: {line.strip()[:90]}")
     assert not found, "decide visibility in the models' visible_to, not here:\n" + "\n".join(found)
@@ -135,3 +132,40 @@ def test_views_tags_and_templates_do_not_decide_visibility() -> None:
 def test_the_visibility_lint_catches_a_decision(line: str) -> None:
     """The control: each of those lines would be reported."""
     assert any(pattern.search(line) for pattern, _what in DECIDING)
+
+
+UNESCAPING = [
+    (re.compile(r"\bmark_safe\b|\bSafeString\b|\bSafeText\b"), "declares a string safe"),
+    (re.compile(r"\bMarkup\s*\(|\bformat_html(_join)?\b"), "builds markup in Python"),
+    (re.compile(r"\|\s*safe\b|autoescape\s+false|autoescape\s+off"), "switches escaping off"),
+]
+
+
+def markup_files() -> list[Path]:
+    templates = [p for p in PACKAGE.rglob("*") if p.suffix in {".html", ".txt"}]
+    return sorted([*python_files(), *templates])
+
+
+def test_no_markup_is_declared_safe_outside_the_templates() -> None:
+    found = []
+    for path in markup_files():
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            for pattern, what in UNESCAPING:
+                if pattern.search(line):
+                    found.append(f"{path.relative_to(ROOT)}:{number} {what}: {line.strip()[:90]}")
+    assert not found, "write markup in a template, escaped:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "return mark_safe(html)",
+        'format_html_join("", "<li>{}</li>", rows)',
+        "return Markup(f'<b>{name}</b>')",
+        "{{ note.body|safe }}",
+        "{% autoescape false %}",
+    ],
+)
+def test_the_markup_lint_catches_unescaped_markup(line: str) -> None:
+    """The control: each of those lines would be reported."""
+    assert any(pattern.search(line) for pattern, _what in UNESCAPING)

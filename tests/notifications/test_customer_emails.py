@@ -4,6 +4,7 @@ portal's visibility rule, one digest for several changes, never what became inte
 from __future__ import annotations
 
 import datetime as dt
+from html import unescape
 from typing import Any
 
 import pytest
@@ -66,6 +67,20 @@ def test_a_reply_waits_for_the_window_then_goes_with_both_parts_and_a_link(
         1,
         EmailKind.CUSTOMER_UPDATE,
     )
+
+
+def test_the_text_part_is_plain_text_and_the_html_part_is_escaped(
+    portal: Cast, priya_job: Job
+) -> None:
+    reply(priya_job, portal, "Parts & labour: <b>£80</b>, it's booked.")
+    deliver_due(now=after_window())
+    [message] = customer_mail(portal)
+    assert "Parts & labour: <b>£80</b>, it's booked." in message.body
+    assert "&amp;" not in message.body and "&#39;" not in message.body
+    html = html_of(message)
+    assert "Parts &amp; labour: &lt;b&gt;£80&lt;/b&gt;, it" in html
+    assert "Parts & labour: <b>£80</b>, it's booked." in unescape(html)
+    assert "<b>£80</b>" not in html
 
 
 @pytest.fixture(autouse=True)

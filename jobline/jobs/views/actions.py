@@ -36,7 +36,6 @@ from jobline.jobs.views.common import (
     job_of,
     jobs_action,
     jobs_form,
-    stage_options,
     user_by_id,
     viewer_of,
     with_urls,
@@ -153,7 +152,7 @@ def _board_card_response(
     return render(
         request,
         "jobs/_board_cards.html",
-        {"cards": [job], "single": True, "stage_options": stage_options(stages)},
+        {"cards": [job], "single": True, "move_stages": stages},
         status=status,
     )
 

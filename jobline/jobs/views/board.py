@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 
 from jobline.jobs import selectors
-from jobline.jobs.views.common import jobs_page, stage_options, with_urls
+from jobline.jobs.views.common import jobs_page, with_urls
 
 PICKER_ID_DIGITS = 18  # more digits than any id of ours: not a pipeline, a 404
 
@@ -39,7 +39,7 @@ def board(request: HttpRequest, pipeline_id: int) -> HttpResponse:
             "pipeline": pipeline,
             "columns": columns,
             "stages": [c.stage for c in columns],
-            "stage_options": stage_options([c.stage for c in columns]),
+            "move_stages": [c.stage for c in columns],
             # On phones one column shows at a time: start with the first that has work.
             "first_busy": next((c.stage.pk for c in columns if c.count), columns[0].stage.pk),
             "pipelines": list(selectors.pipelines(workspace=request.workspace)),
@@ -71,6 +71,6 @@ def board_column_more(request: HttpRequest, stage_id: int) -> HttpResponse:
             "single": False,
             "has_more": has_more,
             "stage": stage,
-            "stage_options": stage_options(selectors.live_stages(stage.pipeline_id)),
+            "move_stages": selectors.live_stages(stage.pipeline_id),
         },
     )

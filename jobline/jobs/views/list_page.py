@@ -8,12 +8,11 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
-from django.utils.safestring import SafeString
 
 from jobline.core.exports import csv_download
 from jobline.jobs import selectors
 from jobline.jobs.forms import JobFilterForm
-from jobline.jobs.views.common import jobs_page, select_options, viewer_of, with_urls
+from jobline.jobs.views.common import jobs_page, viewer_of, with_urls
 
 LIST_PAGE_SIZE = 50
 
@@ -43,17 +42,18 @@ def _list_filters(
     return form, filters
 
 
-def _filter_options(form: JobFilterForm, pipelines: list[Any]) -> dict[str, SafeString]:
-    """The options of the list's filter <select>s, with the submitted values selected. The
-    pipelines come from the page's own list (same rows as the field's queryset)."""
-    pipeline_choices = [
-        ("", form.fields["pipeline"].empty_label),
-        *((p.pk, p.name) for p in pipelines),
-    ]
-    options = {"pipeline": select_options(pipeline_choices, form.data.get("pipeline"))}
+def _filter_choices(form: JobFilterForm, pipelines: list[Any]) -> dict[str, list[Any]]:
+    """The choices of the list's filter <select>s. The pipelines come from the page's own list
+    (same rows as the field's queryset), so the choices do not read them again."""
+    choices: dict[str, list[Any]] = {
+        "pipeline": [
+            ("", form.fields["pipeline"].empty_label),
+            *((p.pk, p.name) for p in pipelines),
+        ]
+    }
     for name in ("stage", "owner", "due", "state", "sort"):
-        options[name] = select_options(form.fields[name].choices, form.data.get(name))
-    return options
+        choices[name] = list(form.fields[name].choices)
+    return choices
 
 
 @jobs_page
@@ -73,7 +73,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
     context = {"form": form, "page": page, "pipelines": pipelines}
     if results_only:
         return render(request, "jobs/_list_results.html", context)
-    context["filter_options"] = _filter_options(form, listed or [])
+    context["filter_choices"] = _filter_choices(form, listed or [])
     return render(request, "jobs/list.html", context)
 
 
