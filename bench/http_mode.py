@@ -234,6 +234,9 @@ def production_env(checkout: Checkout, url: str, media: Path, secret: str) -> di
         JOBLINE_LOG_LEVEL="WARNING",
         PYTHONPATH=str(checkout.path),
     )
+    if os.environ.get("BENCH_CACHE_URL"):
+        # Production with a shared cache (sessions read from Redis): README "Settings".
+        env["JOBLINE_CACHE_URL"] = os.environ["BENCH_CACHE_URL"]
     if not checkout.cookie_knob:
         # An older checkout without JOBLINE_SECURE_COOKIES: its own settings, imported whole by
         # a two-line module under var/ that turns the Secure flag off (nothing else differs).

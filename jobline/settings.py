@@ -138,9 +138,21 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Writers wait for each other instead of failing with "database is locked".
+    # Writers wait for each other instead of failing with "database is locked". Write-ahead
+    # logging lets pages read while a change commits, and with synchronous=NORMAL a commit
+    # does not wait for the disk (SQLite's default journal fsyncs several times: ~19 ms per
+    # change on the development VM, against 0.01 ms). The database stays consistent through
+    # any crash; a power cut can lose the last moments of changes, never corrupt the file.
+    # JOBLINE_SQLITE_SYNCHRONOUS=FULL waits for the disk on every commit (~4 ms here).
+    sqlite_synchronous = env_str("JOBLINE_SQLITE_SYNCHRONOUS", "NORMAL").upper()
+    if sqlite_synchronous not in {"NORMAL", "FULL", "EXTRA"}:
+        raise ImproperlyConfigured("JOBLINE_SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA.")
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": (f"PRAGMA journal_mode=WAL; PRAGMA synchronous={sqlite_synchronous};"),
+        }
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -253,6 +265,25 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# A shared cache, when one is configured (JOBLINE_CACHE_URL=redis://host:6379/0): sessions are
+# then read from it and written through to the database (Django's cached_db), so every app
+# server sees a sign-out at once and a cache flush or restart signs nobody out; if the cache
+# is unreachable, sessions fall back to the database. Without one, sessions stay in the
+# database alone: a per-process cache would let a signed-out session live on in the other
+# workers.
+CACHE_URL = env_str("JOBLINE_CACHE_URL", "")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("JOBLINE_CACHE_URL must be a redis://, rediss:// or unix:// URL")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "jobline",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # Security baseline. Cookies are HttpOnly everywhere (htmx reads the CSRF token from the page,
 # not from the cookie) and Secure in production. JOBLINE_SECURE_COOKIES=0 lets production

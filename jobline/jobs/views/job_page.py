@@ -56,8 +56,10 @@ def render_job_page(
         "values": values,
         "composer": extra.pop("composer", None)
         or ComposerForm(initial={"version": job.version, "visibility": Visibility.INTERNAL}),
-        # The owner hears of the customer anyway; others may follow the job.
-        "following": job.owner_id != request.user.pk and _is_followed(request, job),
+        # The owner hears of the customer anyway; others may follow the job. (An Exists()
+        # annotation on the job's query cost more than this query: 0.45 ms against 0.25.)
+        "following": job.owner_id != request.user.pk
+        and selectors.is_following(job=job, user=request.user),
         "attachments": files,
         "file_form": extra.pop("file_form", None) or FileUploadForm(),
         "document_requests": selectors.job_requests(job=job, viewer=viewer, files=files),
@@ -68,19 +70,9 @@ def render_job_page(
     return render(request, "jobs/detail.html", context, status=status)
 
 
-def _is_followed(request: HttpRequest, job: Job) -> bool:
-    """Read with the job on the job page (selectors.get_job(following=…)); other answers
-    that draw the page ask now."""
-    followed = getattr(job, "is_followed", None)
-    if followed is None:
-        return selectors.is_following(job=job, user=request.user)
-    return bool(followed)
-
-
 @jobs_page
 def job_detail(request: HttpRequest, number: int) -> HttpResponse:
-    job = selectors.get_job(viewer=viewer_of(request), number=number, following=request.user)
-    return render_job_page(request, job)
+    return render_job_page(request, job_of(request, number))
 
 
 @jobs_page
