@@ -71,11 +71,8 @@ _FEED = (
     .with_customer_visibility()
     .order_by("-created_at", "-id")
 )
-_FILES = (
-    Attachment.objects.with_customer_visibility()
-    .select_related("uploaded_by")
-    .order_by("-created_at")
-)
+# The file list says who uploaded (staff or customer: uploader_kind), never which member.
+_FILES = Attachment.objects.with_customer_visibility().order_by("-created_at")
 _REQUESTS = DocumentRequest.objects.order_by("-created_at")
 
 SORTS = {

@@ -12,12 +12,6 @@ from jobline.jobs.forms import MultipleFileField, StageForm
 from jobline.jobs.services import MESSAGE_MAX_CHARS
 
 
-class LinkRequestForm(forms.Form):
-    email = forms.EmailField(
-        label="E-mail address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
-    )
-
-
 class ReplyForm(forms.Form):
     one_time_token = OneTimeTokenField()
     body = forms.CharField(

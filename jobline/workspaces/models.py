@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -116,15 +114,6 @@ class Membership(models.Model):
     @property
     def can_manage_settings(self) -> bool:
         return self.role == Role.ADMIN
-
-
-def hash_token(token: str) -> str:
-    """Tokens are stored hashed: a leaked database row cannot be turned into a working link."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def default_invitation_expiry() -> datetime:

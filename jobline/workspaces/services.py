@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from jobline.accounts.models import User, normalize_email_address
 from jobline.accounts.services import user_claim, user_create
+from jobline.accounts.tokens import hash_token, new_token
 from jobline.core.mail import email_message, send_or_refuse
 from jobline.core.transactions import service
 from jobline.workspaces.models import (
@@ -22,8 +23,6 @@ from jobline.workspaces.models import (
     Membership,
     Role,
     Workspace,
-    hash_token,
-    new_token,
 )
 
 # The settings an Admin can change, and the audit action each belongs to.

@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 from PIL import Image
 
+from jobline.accounts.tokens import hash_token
 from jobline.customers.models import Customer
 from jobline.jobs.models import Attachment, DocumentRequest, Job, Message
 from jobline.jobs.services import job_create, message_add
@@ -24,7 +25,7 @@ from jobline.jobs.uploads import attachment_add
 from jobline.notifications.models import EmailKind, EmailStatus, OutgoingEmail
 from jobline.pipelines.models import Pipeline, StageField
 from jobline.pipelines.services import pipeline_create_from_blueprint
-from jobline.workspaces.models import Invitation, hash_token
+from jobline.workspaces.models import Invitation
 from tests.conftest import Cast, client_for, make_user
 
 
