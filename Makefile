@@ -51,19 +51,25 @@ serve: install
 	JOBLINE_ENV=production $(VENV)/bin/gunicorn jobline.wsgi --bind $(HOST):$(PORT) --workers 3
 
 ## make bench: generate (once) 100,000 jobs and 1,000,000 feed entries on PostgreSQL and SQLite,
-## then time the board, list, search, job page and a move. Knobs: BENCH_BACKENDS=postgres,sqlite,
-## BENCH_RUNS=30, BENCH_RESET=1 (regenerate), BENCH_ONLY=board,move, BENCH_EXPLAIN=1 (bench/README.md)
+## then time the board, list, search, job page and a move, in-process and over HTTP through
+## gunicorn (demo size and 100k). Knobs: BENCH_MODE=inprocess|http|both, BENCH_SIZES=demo,100k,
+## BENCH_BACKENDS=postgres,sqlite, BENCH_RUNS=30, BENCH_ONLY=board,move, BENCH_COMPARE=<checkout>,
+## BENCH_CACHE_URL=redis://…, BENCH_RESET=1, BENCH_EXPLAIN=1 (bench/README.md)
 bench: install
 	$(PY) -m bench
 
-## make leakcheck: the portal visibility property test with 10,000 random jobs
+## make leakcheck: the visibility oracle (the written rules, modelled in the test) on 10,000
+## random job histories. One rule or facet alone: make leakcheck LEAKCHECK_RULES=R4,S1/staff-preview
 leakcheck: install-test
-	LEAKCHECK_EXAMPLES=$${LEAKCHECK_EXAMPLES:-10000} $(PY) -m pytest -q -p no:randomly \
-		tests/portal/test_visibility_property.py
+	LEAKCHECK_EXAMPLES=$${LEAKCHECK_EXAMPLES:-10000} LEAKCHECK_RULES=$${LEAKCHECK_RULES:-} \
+		$(PY) -m pytest -q -p no:randomly --hypothesis-show-statistics \
+		tests/portal/test_visibility_oracle.py
 
+## make lint: ruff, ruff format and the apps' import layers (pyproject.toml [tool.importlinter])
 lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install-test
 	$(VENV)/bin/ruff format .

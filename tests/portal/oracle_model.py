@@ -1,0 +1,512 @@
+"""The oracle: a small model of the written visibility rules (quoted in full in the docstring of
+tests/portal/test_visibility_oracle.py, which is the spec).
+
+It imports nothing from ``jobline``: it keeps its own record of what happened to the job (which
+stages it entered, what was saved where, which replies and files exist and who may see them)
+and answers, from the rules alone, which marker strings the customer must see (SHOWN), must
+never see (SECRET), or may see either way (NEITHER). Every answer names the rule it came from.
+
+Everything is judged at the end of the history, because that is when every surface is read:
+pages are rendered then, and the customer's e-mails are composed then (the digest window is
+over), so "a reply made internal later disappears ... from e-mails not yet sent" means it is
+in none of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+RULES = ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "S1")
+IN_PROGRESS = "In progress"
+
+
+class Verdict(StrEnum):
+    SHOWN = "SHOWN"  # must appear on the portal job page
+    SECRET = "SECRET"  # must appear nowhere the customer looks
+    NEITHER = "NEITHER"  # allowed either way
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A unique string planted in the history, and how to find it in a page."""
+
+    text: str
+    money: bool = False
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        if not self.money:
+            return re.compile(re.escape(self.text))
+        # An amount may be written 7100137.47 (feed, form input) or £7,100,137.47 (display),
+        # or with a locale's own separators: digits in groups of three, any separator.
+        whole, cents = self.text.split(".")
+        groups = []
+        while whole:
+            groups.insert(0, whole[-3:])
+            whole = whole[:-3]
+        separator = "[,.\u00a0\u202f' ]?"
+        return re.compile(rf"(?<![\d.,]){separator.join(groups)}[.,]{cents}(?!\d)")
+
+    def found_in(self, text: str) -> bool:
+        if not self.money:
+            return self.text in text
+        return self.pattern.search(text) is not None
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Markers:
+    """Fresh markers for one history. ``mk00042q``: fixed width and a closing ``q``, so no
+    marker is ever a substring of another. Amounts are numbers no page shows by chance."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def text(self) -> Marker:
+        self.count += 1
+        return Marker(f"mk{self.count:05d}q")
+
+    def amount(self) -> Marker:
+        self.count += 1
+        whole = 7_100_000 + 1_009 * self.count
+        cents = 10 + (self.count * 37) % 89
+        return Marker(f"{whole}.{cents}", money=True)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    marker: Marker
+    what: str  # what the marker is, in words, for failure messages
+    verdict: Verdict
+    rule: str
+    why: str
+    # Must be named in some e-mail the customer receives (visible replies and files).
+    emailed: bool = False
+    # A current amount: the Admin's job page shows it (S1: Admins see amounts).
+    admin_sees: bool = False
+    # Which way of breaking the rule a leak of this marker is (e.g. R4 "internal-stage"):
+    # failures are told apart by rule and facet, so each gets its own minimal example.
+    facet: str = ""
+
+
+# --- the record of what happened ---------------------------------------------------------------
+
+
+@dataclass
+class MStage:
+    key: int
+    position: int
+    visible: bool
+    terminal: bool
+    names: list[Marker]  # every name it had, the current one last
+    labels: list[Marker | None]  # every customer label it had (None = no label), current last
+
+    @property
+    def name(self) -> Marker:
+        return self.names[-1]
+
+    @property
+    def label(self) -> Marker | None:
+        return self.labels[-1]
+
+    @property
+    def read_as(self) -> Marker:
+        """R1: a visible stage is read by its customer label when it has one, else its name."""
+        return self.label or self.name
+
+    def describe(self) -> str:
+        kind = "visible" if self.visible else "internal"
+        finishing = ", finishing" if self.terminal else ""
+        return f"stage #{self.key} ({kind}{finishing})"
+
+
+@dataclass
+class MField:
+    key: int
+    stage: int
+    type: str  # text / money / file
+    visible: bool
+    label: Marker
+    retired: bool = False
+    # Text and money: every value saved, the current one last (None = emptied).
+    values: list[Marker | None] = field(default_factory=list)
+    # File fields: the files stored in the field, in order (keys of Model.files).
+    files: list[int] = field(default_factory=list)
+
+    @property
+    def current(self) -> Marker | None:
+        return self.values[-1] if self.values else None
+
+    def describe(self, model: Model) -> str:
+        kind = "visible" if self.visible else "internal"
+        retired = ", retired" if self.retired else ""
+        stage = model.stage(self.stage).describe()
+        return f"{self.type} field #{self.key} ({kind}{retired}) on {stage}"
+
+
+@dataclass
+class MMessage:
+    key: int
+    body: Marker
+    reply: bool  # a reply to the customer (True) or an internal note
+    made_internal: bool = False
+
+    @property
+    def visible(self) -> bool:
+        return self.reply and not self.made_internal
+
+
+@dataclass
+class MFile:
+    key: int
+    name: Marker
+    content: Marker
+    visibility_visible: bool  # its own visibility setting is "visible to customer"
+    message: int | None = None
+    request: int | None = None
+    field: int | None = None
+    by_customer: bool = False
+    # Staff shared it with the customer at some point (added visible, or made visible): the
+    # customer is e-mailed about it. A customer's own upload is not e-mailed back to them.
+    shared_by_staff: bool = False
+
+
+@dataclass
+class MRequest:
+    key: int
+    title: Marker
+    description: Marker | None
+    open: bool = True
+
+
+@dataclass
+class Model:
+    stages: list[MStage] = field(default_factory=list)
+    fields: list[MField] = field(default_factory=list)
+    messages: list[MMessage] = field(default_factory=list)
+    files: list[MFile] = field(default_factory=list)
+    requests: list[MRequest] = field(default_factory=list)
+    titles: list[Marker] = field(default_factory=list)
+    current: int | None = None  # the real stage the job is in
+    customer_stage: int | None = None  # R2: the last customer-visible stage it entered
+    status_changes: list[int] = field(default_factory=list)  # R3: each change of R2, in order
+
+    def stage(self, key: int) -> MStage:
+        return self.stages[key]
+
+    # --- what happens ------------------------------------------------------------------------
+
+    def enter(self, key: int) -> None:
+        """The job is created in, or moved into, a stage (R2, R3)."""
+        self.current = key
+        if self.stages[key].visible:
+            if self.customer_stage != key:
+                self.status_changes.append(key)
+            self.customer_stage = key
+
+    def save(self, key: int, value: Marker | None) -> None:
+        self.fields[key].values.append(value)
+
+    def set_file_visibility(self, key: int, visible: bool) -> None:
+        file = self.files[key]
+        if visible and not file.visibility_visible:
+            file.shared_by_staff = True
+        file.visibility_visible = visible
+
+    # --- the rules ---------------------------------------------------------------------------
+
+    @property
+    def status_stage(self) -> MStage | None:
+        """R2: the last customer-visible stage the job entered, or none ("In progress")."""
+        return None if self.customer_stage is None else self.stages[self.customer_stage]
+
+    def field_fails(self, item: MField) -> list[tuple[str, str]]:
+        """R4: why the customer may not see this field, as (facet, reason); empty: they may.
+        The facets come in the order that names the bug best."""
+        reasons = []
+        stage = self.stages[item.stage]
+        if not item.visible:
+            reasons.append(("not-flagged", "the field is not flagged visible to customer"))
+        if item.retired:
+            reasons.append(("retired", "the field is retired"))
+        if not stage.visible:
+            reasons.append(("internal-stage", "its stage is internal"))
+        status = self.status_stage
+        if status is None:
+            reasons.append(("no-status", 'the customer status is "In progress": no fields'))
+        elif stage.position > status.position:
+            reasons.append(
+                (
+                    "after-status",
+                    f"its stage comes after the customer's status ({status.describe()}), "
+                    "whatever the real stage",
+                )
+            )
+        return reasons
+
+    def file_hidden(self, file: MFile) -> list[tuple[str, str]]:
+        """R7: why the file is not customer-visible, as (facet, reason); empty: it is."""
+        reasons = []
+        if not file.visibility_visible:
+            reasons.append(("internal-file", "its visibility is internal"))
+        if file.message is not None:
+            message = self.messages[file.message]
+            if not message.reply:
+                reasons.append(("note-file", "it is attached to an internal note"))
+            elif message.made_internal:
+                reasons.append(
+                    ("reply-made-internal", "it is attached to a reply made internal later")
+                )
+        return reasons
+
+    def file_visible(self, file: MFile) -> bool:
+        return not self.file_hidden(file)
+
+    def status_label(self) -> Marker | str:
+        status = self.status_stage
+        return IN_PROGRESS if status is None else status.read_as
+
+    def expected_status_entries(self) -> list[Marker]:
+        """R3: the status entries of the customer's history, newest first, each read as its
+        stage is read now (R1)."""
+        return [self.stages[key].read_as for key in reversed(self.status_changes)]
+
+    def judgements(self) -> list[Judgement]:
+        return [
+            *self._stages(),
+            *self._fields(),
+            *self._messages(),
+            *self._files(),
+            *self._requests(),
+            *self._titles(),
+        ]
+
+    def _stages(self) -> list[Judgement]:
+        out = []
+        status = self.status_stage
+        for stage in self.stages:
+            what = stage.describe()
+            if not stage.visible:
+                why = "an internal stage: the customer never reads its name or customer label"
+                for name in stage.names:
+                    out.append(
+                        Judgement(
+                            name, f"name of {what}", Verdict.SECRET, "R1", why,
+                            facet="internal-stage",
+                        )
+                    )  # fmt: skip
+                for label in filter(None, stage.labels):
+                    out.append(
+                        Judgement(
+                            label, f"label of {what}", Verdict.SECRET, "R1", why,
+                            facet="internal-stage",
+                        )
+                    )  # fmt: skip
+                continue
+            is_status = status is not None and status.key == stage.key
+            now = Verdict.SHOWN if is_status else Verdict.NEITHER
+            rule_now = "R2" if is_status else "R1"
+            why_now = "the customer's status" if is_status else "a visible stage"
+            if stage.label is not None:
+                why = "a visible stage with a customer label: its staff name is never shown"
+                for name in stage.names:
+                    out.append(
+                        Judgement(
+                            name, f"staff name of {what}", Verdict.SECRET, "R1", why,
+                            facet="staff-name",
+                        )
+                    )  # fmt: skip
+                out.append(Judgement(stage.label, f"label of {what}", now, rule_now, why_now))
+            else:
+                out.append(Judgement(stage.name, f"name of {what}", now, rule_now, why_now))
+                for name in stage.names[:-1]:
+                    out.append(
+                        Judgement(name, f"old name of {what}", Verdict.NEITHER, "R1", "renamed")
+                    )
+            for label in filter(None, stage.labels):
+                if label is not stage.label:
+                    out.append(
+                        Judgement(label, f"old label of {what}", Verdict.NEITHER, "R1", "changed")
+                    )
+        return out
+
+    def _fields(self) -> list[Judgement]:
+        out = []
+        for item in self.fields:
+            what = item.describe(self)
+            fails = self.field_fails(item)
+            amounts = item.type == "money"
+            if fails:
+                why = "; ".join(reason for _facet, reason in fails)
+                facet = fails[0][0]
+                out.append(
+                    Judgement(
+                        item.label, f"label of {what}", Verdict.SECRET, "R4", why, facet=facet
+                    )
+                )
+                for value in filter(None, item.values):
+                    out.append(
+                        Judgement(
+                            value,
+                            f"value of {what}",
+                            Verdict.SECRET,
+                            "R4",
+                            why,
+                            admin_sees=amounts and value is item.current,
+                            facet=facet,
+                        )
+                    )
+                continue
+            if item.type == "file":
+                # The field is shown; what it names follows each file (R5, judged in _files).
+                shown = any(self.file_visible(self.files[k]) for k in item.files)
+                has_value = shown
+            else:
+                has_value = item.current is not None
+            # A field the customer may see, with nothing in it yet, may or may not be listed.
+            label_verdict = Verdict.SHOWN if has_value else Verdict.NEITHER
+            out.append(Judgement(item.label, f"label of {what}", label_verdict, "R4", "passes R4"))
+            for value in filter(None, item.values):
+                current = value is item.current
+                out.append(
+                    Judgement(
+                        value,
+                        f"{'current' if current else 'earlier'} value of {what}",
+                        Verdict.SHOWN if current else Verdict.NEITHER,
+                        "R4",
+                        "passes R4" + ("" if current else " (an earlier value)"),
+                        admin_sees=amounts and current,
+                    )
+                )
+        return out
+
+    def _messages(self) -> list[Judgement]:
+        out = []
+        for message in self.messages:
+            if message.visible:
+                out.append(
+                    Judgement(
+                        message.body,
+                        f"body of reply #{message.key}",
+                        Verdict.SHOWN,
+                        "R6",
+                        "a reply to the customer",
+                        emailed=True,
+                    )
+                )
+            else:
+                what = "reply made internal later" if message.reply else "internal note"
+                out.append(
+                    Judgement(
+                        message.body,
+                        f"body of {what} #{message.key}",
+                        Verdict.SECRET,
+                        "R6",
+                        f"an {what}" if not message.reply else f"a {what}",
+                        facet="reply-made-internal" if message.reply else "note",
+                    )
+                )
+        return out
+
+    def file_rule(self, file: MFile) -> str:
+        """A file stored in a file-type field is named through that field (R5); any other
+        file only through the job's files and history (R7)."""
+        return "R5" if file.field is not None else "R7"
+
+    def describe_file(self, file: MFile) -> str:
+        where = []
+        if file.message is not None:
+            where.append(f"attached to message #{file.message}")
+        if file.request is not None:
+            where.append(f"uploaded by the customer into request #{file.request}")
+        if file.field is not None:
+            where.append(f"stored in {self.fields[file.field].describe(self)}")
+        setting = "visible" if file.visibility_visible else "internal"
+        return f"file #{file.key} ({setting}{', ' if where else ''}{', '.join(where)})"
+
+    def _files(self) -> list[Judgement]:
+        out = []
+        for file in self.files:
+            what = self.describe_file(file)
+            hidden = self.file_hidden(file)
+            rule = self.file_rule(file)
+            if hidden:
+                why = "; ".join(reason for _facet, reason in hidden)
+                facet = hidden[0][0]
+                if rule == "R5":
+                    why += " (R5: a field value that points at a file follows that file)"
+                out.append(
+                    Judgement(file.name, f"name of {what}", Verdict.SECRET, rule, why, facet=facet)
+                )
+                out.append(
+                    Judgement(
+                        file.content, f"content of {what}", Verdict.SECRET, "R7", why,
+                        facet="content",
+                    )
+                )  # fmt: skip
+            else:
+                out.append(
+                    Judgement(
+                        file.name,
+                        f"name of {what}",
+                        Verdict.SHOWN,
+                        "R7",
+                        "a customer-visible file",
+                        emailed=file.shared_by_staff,
+                    )
+                )
+                out.append(
+                    Judgement(file.content, f"content of {what}", Verdict.NEITHER, "R7", "visible")
+                )
+        return out
+
+    def _requests(self) -> list[Judgement]:
+        out = []
+        for request in self.requests:
+            what = f"document request #{request.key}"
+            why = "document requests are addressed to the customer"
+            out.append(Judgement(request.title, f"title of {what}", Verdict.SHOWN, "R8", why))
+            if request.description is not None:
+                out.append(
+                    Judgement(
+                        request.description, f"description of {what}", Verdict.SHOWN, "R8", why
+                    )
+                )
+        return out
+
+    def _titles(self) -> list[Judgement]:
+        out = []
+        for index, title in enumerate(self.titles):
+            current = index == len(self.titles) - 1
+            out.append(
+                Judgement(
+                    title,
+                    "the job's title" if current else "an earlier title of the job",
+                    Verdict.SHOWN if current else Verdict.NEITHER,
+                    "R9",
+                    "title changes are visible",
+                )
+            )
+        return out
+
+    def money_markers(self) -> list[Judgement]:
+        """S1: every amount ever saved in a money field, live or retired."""
+        out = []
+        for item in self.fields:
+            if item.type != "money":
+                continue
+            for value in filter(None, item.values):
+                out.append(
+                    Judgement(
+                        value,
+                        f"amount in {item.describe(self)}",
+                        Verdict.SECRET,
+                        "S1",
+                        "Staff-role members never see amounts",
+                        admin_sees=value is item.current,
+                    )
+                )
+        return out
