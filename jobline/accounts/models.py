@@ -35,6 +35,12 @@ class UserManager(BaseUserManager["User"]):
         return self.get(email=normalize_email_address(username or ""))
 
 
+def initials_of(full_name: str, email: str) -> str:
+    """A person's avatar letters: of their name, else of their e-mail address."""
+    parts = [p for p in (full_name or email).replace("@", " ").split() if p]
+    return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField("e-mail address", unique=True)
     full_name = models.CharField("full name", max_length=150)
@@ -63,8 +69,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def initials(self) -> str:
-        parts = [p for p in (self.full_name or self.email).replace("@", " ").split() if p]
-        return "".join(p[0] for p in parts[:2]).upper() or "?"
+        return initials_of(self.full_name, self.email)
 
     def get_full_name(self) -> str:
         return self.full_name

@@ -36,6 +36,11 @@ class JobNumberSequence(models.Model):
         return f"{self.workspace}: next J-{self.next_number}"
 
 
+def job_reference(number: int) -> str:
+    """How people name a job: J-1001."""
+    return f"J-{number}"
+
+
 class JobQuerySet(models.QuerySet["Job"]):
     def visible_to(self, viewer: Viewer | None) -> JobQuerySet:
         """Members: their workspace's jobs. Customers (and previews): the jobs of that one
@@ -132,6 +137,15 @@ class Job(models.Model):
                 name="job_open_pipeline_idx",
                 condition=Q(archived_at__isnull=True, closed_at__isnull=True),
             ),
+            # Counts the open jobs of a pipeline (the list's "n jobs" and its pages), overdue
+            # or not, from the index alone: the one above has due_date last and the open
+            # filter outside its columns, so SQLite read every matching row to count them
+            # (2.5 ms for the 12,000 overdue jobs of a pipeline in bench/; 0.45 ms from this).
+            models.Index(
+                fields=["workspace", "pipeline", "due_date", "archived_at", "closed_at"],
+                name="job_open_due_idx",
+                condition=Q(archived_at__isnull=True, closed_at__isnull=True),
+            ),
             # Serves the list sorted by creation.
             models.Index(fields=["workspace", "-created_at", "-id"], name="job_created_idx"),
             # Serves "mine": an owner's jobs by last activity.
@@ -147,7 +161,7 @@ class Job(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"J-{self.number}"
+        return job_reference(self.number)
 
     @property
     def is_closed(self) -> bool:

@@ -4,6 +4,7 @@ once per page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -81,6 +82,46 @@ def test_list_rows_and_board_cards_link_to_their_job(
         for html in (column, full_board):
             assert f'<a class="board-card-title" href="{detail}">' in html
             assert f'action="{move}"' in html and f'hx-post="{move}"' in html
+
+
+def list_row(html: str, number: int) -> str:
+    row = re.search(rf'<tr>\s*<td class="nowrap"><a href="/jobs/{number}/">.*?</tr>', html, re.S)
+    assert row is not None, f"no row for job {number}"
+    return row.group(0)
+
+
+def test_list_rows_show_each_jobs_stage_pipeline_customer_owner_and_due_date(
+    cast: Cast, repair: Pipeline, as_admin: Client
+) -> None:
+    cast.staff.full_name = "Sam <Tan>"
+    cast.staff.save()
+    cast.customer.name = "O'Neil & Sons"
+    cast.customer.save()
+    owned = services.job_create(
+        workspace=cast.workspace, pipeline=repair, title="<script>x</script>", actor=cast.admin,
+        owner=cast.staff, customer=cast.customer, due_date=dt.date(2020, 1, 2),
+    )  # fmt: skip
+    nobody = services.job_create(
+        workspace=cast.workspace, pipeline=repair, title="Loose ends", actor=cast.admin
+    )
+    services.job_archive(job=nobody, actor=cast.admin)
+    first = repair.stages.order_by("position").first()
+    assert first is not None
+    html = as_admin.get("/jobs/", {"owner": "all", "state": "all"}).text
+
+    row = list_row(html, owned.number)
+    assert f">{owned.reference}</a>" in row
+    assert "&lt;script&gt;x&lt;/script&gt;" in row and "<script>" not in row
+    assert f'data-bg="{first.colour}"' in row and f">{first.name}</span>" in row
+    assert f">{repair.name}</span>" in row
+    assert '<td class="hide-phone">O&#39;Neil &amp; Sons</td>' in row
+    assert 'title="Sam &lt;Tan&gt;"' in row and ">S&lt;</span>" in row  # initials, escaped
+    assert "2 Jan 2020 · overdue" in row and "chip-archived" not in row
+
+    row = list_row(html, nobody.number)
+    assert row.count('<td class="hide-phone">—</td>') == 2  # no customer, no owner
+    assert '<span class="chip chip-archived">Archived</span>' in row
+    assert "overdue" not in row
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
@@ -13,8 +12,6 @@ from jobline.core.exports import csv_download
 from jobline.jobs import selectors
 from jobline.jobs.forms import JobFilterForm
 from jobline.jobs.views.common import jobs_page, viewer_of, with_urls
-
-LIST_PAGE_SIZE = 50
 
 
 def _list_filters(
@@ -52,7 +49,8 @@ def _filter_choices(form: JobFilterForm, pipelines: list[Any]) -> dict[str, list
         ]
     }
     for name in ("stage", "owner", "due", "state", "sort"):
-        choices[name] = list(form.fields[name].choices)
+        # Iterated, not list(): list() asks a ModelChoiceIterator its len(), a COUNT query.
+        choices[name] = [choice for choice in form.fields[name].choices]
     return choices
 
 
@@ -63,10 +61,9 @@ def job_list(request: HttpRequest) -> HttpResponse:
     # filter form checks the chosen pipeline against them instead of reading it again.
     listed = None if results_only else list(selectors.pipelines(workspace=request.workspace))
     form, filters = _list_filters(request, pipelines=listed)
-    queryset = selectors.jobs(viewer=viewer_of(request), filters=filters).only(
-        *selectors.LIST_ROW_FIELDS
+    page = selectors.job_list_page(
+        viewer=viewer_of(request), filters=filters, page=request.GET.get("page")
     )
-    page = Paginator(queryset, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     with_urls(page.object_list)
     # The results only ask for the pipelines when nothing matched (a query then, not before).
     pipelines = selectors.pipelines(workspace=request.workspace) if listed is None else listed
