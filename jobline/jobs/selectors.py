@@ -168,9 +168,14 @@ class ListRow:
 
 def job_list_page(*, viewer: Viewer | None, filters: JobFilters, page: Any) -> Page:
     """A page of the jobs list (jobs() decides which), its rows as ListRows."""
-    queryset = jobs(viewer=viewer, filters=filters).values_list(*LIST_ROW_VALUES)
-    listed = Paginator(queryset, LIST_PAGE_SIZE).get_page(page)
-    listed.object_list = [ListRow.of(values) for values in listed.object_list]
+    queryset = jobs(viewer=viewer, filters=filters)
+    # Counted on the jobs alone: a count of the values query would keep its joins (the
+    # pipeline and stage of every match: 26 ms instead of 1 for 12,000 matches at 100k).
+    paginator = Paginator(queryset, LIST_PAGE_SIZE)
+    listed = paginator.get_page(page)
+    start = (listed.number - 1) * paginator.per_page
+    rows = queryset.values_list(*LIST_ROW_VALUES)[start : start + paginator.per_page]
+    listed.object_list = [ListRow.of(values) for values in rows]
     return listed
 
 

@@ -124,6 +124,22 @@ def test_list_rows_show_each_jobs_stage_pipeline_customer_owner_and_due_date(
     assert "overdue" not in row
 
 
+def test_the_lists_count_reads_the_jobs_alone(
+    cast: Cast, repair: Pipeline, as_admin: Client
+) -> None:
+    # A count of the rows' values query kept their joins: 26 ms instead of 1 ms for 12,000
+    # matches in bench/.
+    make_jobs(cast, repair, 2)
+    with CaptureQueriesContext(connection) as queries:
+        assert as_admin.get("/jobs/", {"owner": "all", "pipeline": repair.pk}).status_code == 200
+    counts = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT COUNT(*)") and 'FROM "jobs_job"' in q["sql"]
+    ]
+    assert len(counts) == 1 and "JOIN" not in counts[0], counts
+
+
 @pytest.mark.parametrize(
     ("page", "most"),
     # The signed-in request itself costs 3 (session, user, membership) and a full page 2
