@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from jobline.accounts.models import User
@@ -20,6 +21,21 @@ from jobline.workspaces.models import Membership, Role, Workspace
 from jobline.workspaces.services import workspace_create
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """On SQLite the test database is a file of this run's own, not Django's shared in-memory
+    one. In memory, the browser tests' live server thread shares the test thread's one
+    connection: a request still being served when a test ends held a table the teardown's
+    flush needed ("database table is locked", now and then). With a file, each thread has its
+    own connection and the flush waits for the request's reads like any other writer."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = tmp_path_factory.mktemp("db") / "jobline-test.sqlite3"
+        database.setdefault("TEST", {})["NAME"] = str(name)
 
 
 @pytest.fixture(autouse=True)
