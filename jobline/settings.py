@@ -183,11 +183,12 @@ SIGNIN_MAX_FAILURES_PER_PAIR = env_int("JOBLINE_SIGNIN_MAX_PER_PAIR", 5)
 SIGNIN_MAX_FAILURES_PER_ADDRESS = env_int("JOBLINE_SIGNIN_MAX_PER_ADDRESS", 20)
 SIGNIN_MAX_FAILURES_PER_ACCOUNT = env_int("JOBLINE_SIGNIN_MAX_PER_ACCOUNT", 100)
 
-# ModelBackend (first: it checks passwords and gives full sessions); the second only marks the
-# sessions that a customer-portal link opened, which reach the portal and nothing else.
+# The first backend checks passwords and gives full sessions (accounts/sessions.py); the last
+# only marks the sessions that a customer-portal link opened, which reach the portal and
+# nothing else.
 AUTHENTICATION_BACKENDS = [
-    # Checks passwords like ModelBackend and gives full sessions; reading the signed-in person
-    # it also reads their memberships and workspaces, in the same query.
+    # ModelBackend's checks; reading the signed-in person it also reads their memberships and
+    # workspaces, in the same query. A wrong password stops here (checked once).
     "jobline.workspaces.auth.MemberBackend",
     # Sessions signed in before MemberBackend existed name this one: they keep working.
     "django.contrib.auth.backends.ModelBackend",

@@ -13,11 +13,28 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 
 from jobline.workspaces.models import Membership
 
 
 class MemberBackend(ModelBackend):
+    def authenticate(
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None and username is not None and password is not None:
+            # Checked here and refused: Django would ask the next backend, ModelBackend
+            # (listed only for sessions signed in before this one existed), to check the
+            # same password again — twice the hashing for every wrong password.
+            raise PermissionDenied
+        return user
+
     def get_user(self, user_id: Any) -> Any:
         memberships = list(
             Membership.objects.active()

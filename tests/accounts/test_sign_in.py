@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from jobline.accounts.models import ThrottleHit
+from jobline.accounts.models import ThrottleHit, User
 from tests.conftest import PASSWORD, Cast
 
 SIGN_IN = reverse("accounts:login")
@@ -92,6 +92,24 @@ def test_wrong_password_answers_400_with_message_and_keeps_the_email(cast: Cast)
     # The password is never echoed back into the page.
     assert WRONG_PASSWORD not in html
     assert "_auth_user_id" not in client.session
+
+
+def test_a_wrong_password_is_checked_once(cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two backends load users (the members' one, and ModelBackend for sessions from before
+    it); a wrong password must be hashed once, not once per backend."""
+    checks = []
+    real_check = User.check_password
+
+    def counting_check(user: User, raw: str) -> bool:
+        checks.append(raw)
+        return real_check(user, raw)
+
+    monkeypatch.setattr(User, "check_password", counting_check)
+    assert sign_in(Client(), cast.staff.email, WRONG_PASSWORD).status_code == 400
+    assert checks == [WRONG_PASSWORD]
+    client = Client()
+    assert sign_in(client, cast.staff.email, PASSWORD).status_code == 302
+    assert checks == [WRONG_PASSWORD, PASSWORD] and is_signed_in(client)
 
 
 def test_unknown_email_gets_the_same_message_as_a_wrong_password(cast: Cast) -> None:
