@@ -490,3 +490,10 @@ def test_old_session_cookie_is_useless_after_sign_out(cast: Cast) -> None:
     replay.cookies[settings.SESSION_COOKIE_NAME] = old_session_key
 
     assert not is_signed_in(replay)
+
+
+def test_sessions_signed_in_before_the_members_backend_still_work(cast: Cast) -> None:
+    client = Client()
+    client.force_login(cast.staff, backend="django.contrib.auth.backends.ModelBackend")
+    assert is_signed_in(client)
+    assert cast.workspace.name in client.get(DASHBOARD).text
