@@ -14,9 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.http import Http404
 
 from jobline.jobs import activity
@@ -47,27 +48,6 @@ class Step:
     state: str  # past / current / future
 
 
-def stepper(job: Job, viewer: Viewer) -> list[Step]:
-    """The stages the customer may read, in order, marked past / current / future. Finishing
-    stages that did not happen (e.g. "Cancelled" for a completed job) are left out."""
-    stages = list(Stage.objects.filter(pipeline_id=job.pipeline_id).live().visible_to(viewer))
-    current = job.customer_stage
-    steps = []
-    for stage in stages:
-        if stage.is_terminal and (current is None or stage.pk != current.pk):
-            continue
-        if current is None:
-            state = "future"
-        elif stage.pk == current.pk:
-            state = "current"
-        elif stage.position < current.position:
-            state = "past"
-        else:
-            state = "future"
-        steps.append(Step(label=stage.label_for_customer, state=state))
-    return steps
-
-
 @dataclass
 class CustomerEntry:
     """A feed entry as the customer may read it: built here, never from the raw entry."""
@@ -81,65 +61,6 @@ class CustomerEntry:
     message_body: str = ""
     file: Attachment | None = None
     lines: list[tuple[str, str]] = field(default_factory=list)
-
-
-def _customer_entries(job: Job, viewer: Viewer) -> QuerySet[Activity]:
-    return (
-        Activity.objects.visible_to(viewer, job)
-        .select_related("actor", "message", "attachment", "stage")
-        .order_by("-created_at", "-id")
-    )
-
-
-def feed(job: Job, viewer: Viewer, *, limit: int = FEED_LIMIT) -> list[CustomerEntry]:
-    """The job's history as the customer may read it, newest first."""
-    return _rewrite(job, viewer, list(_customer_entries(job, viewer)[:limit]))
-
-
-def update_entries(job: Job, viewer: Viewer, activity_ids: Iterable[int]) -> list[CustomerEntry]:
-    """The entries of a customer e-mail, oldest first, decided when it is sent: whatever is
-    not customer-visible by then (a reply made internal in the digest window) drops out."""
-    entries = list(_customer_entries(job, viewer).filter(pk__in=list(activity_ids)))
-    entries.reverse()
-    return _rewrite(job, viewer, entries)
-
-
-def _rewrite(job: Job, viewer: Viewer, entries: list[Activity]) -> list[CustomerEntry]:
-    stage_ids = {e.stage_id for e in entries if e.stage_id}
-    labels = {
-        stage.pk: stage.label_for_customer
-        for stage in Stage.objects.visible_to(viewer).filter(pk__in=stage_ids)
-    }
-    forms = [e for e in entries if e.kind == ActivityKind.FORM_SAVED]
-    readable = _readable_fields(job, viewer) if forms else {}
-    files = _visible_file_ids(job, viewer) if forms else set()
-    customer_user_id = job.customer.portal_user_id if job.customer else None
-    result = []
-    for entry in entries:
-        from_customer = entry.actor_kind == ActorKind.CUSTOMER or (
-            entry.actor_id is not None and entry.actor_id == customer_user_id
-        )
-        if from_customer:
-            actor_name = "You"
-        elif entry.actor is not None:
-            actor_name = entry.actor.get_short_name()
-        else:
-            actor_name = job.workspace.name
-        rewritten = _read(entry, labels=labels, readable=readable, files=files)
-        if rewritten is None:
-            continue
-        text, extra = rewritten
-        result.append(
-            CustomerEntry(
-                kind=entry.kind,
-                created_at=entry.created_at,
-                actor_name=actor_name,
-                from_customer=from_customer,
-                text=text,
-                **extra,
-            )
-        )
-    return result
 
 
 def _read(
@@ -204,44 +125,13 @@ def _line(
     return stage_field.label, change.new
 
 
-def _readable_fields(job: Job, viewer: Viewer) -> dict[int, StageField]:
-    customer_stage = job.customer_stage
-    fields = StageField.objects.on_job(
-        viewer,
-        workspace_id=job.workspace_id,
-        pipeline_id=job.pipeline_id,
-        customer_stage_position=customer_stage.position if customer_stage else None,
-    )
-    return {f.pk: f for f in fields}
-
-
-def _visible_file_ids(job: Job, viewer: Viewer) -> set[int]:
-    return set(Attachment.objects.visible_to(viewer, job).values_list("pk", flat=True))
-
-
-def files(job: Job, viewer: Viewer) -> QuerySet[Attachment]:
-    """The files the customer may open, newest first."""
-    return Attachment.objects.visible_to(viewer, job).order_by("-created_at", "-id")
-
-
 def file_for(viewer: Viewer, job: Job, attachment_id: int) -> Attachment:
     """One file the customer may open; anything else (internal, another job's, made up) is
     a 404."""
-    attachment = files(job, viewer).filter(pk=attachment_id).first()
+    attachment = Attachment.objects.visible_to(viewer, job).filter(pk=attachment_id).first()
     if attachment is None:
         raise Http404("No such file.")
     return attachment
-
-
-def requests(job: Job, viewer: Viewer) -> list[DocumentRequest]:
-    """The document requests addressed to the customer, open first, with the files of each
-    they may open."""
-    shared = Attachment.objects.visible_to(viewer, job)
-    return list(
-        DocumentRequest.objects.visible_to(viewer, job)
-        .prefetch_related(Prefetch("attachments", queryset=shared))
-        .order_by("status", "created_at")
-    )
 
 
 def request_for(viewer: Viewer, job: Job, request_id: int) -> DocumentRequest:
@@ -258,33 +148,167 @@ class CustomerField:
     editable: bool
 
 
-def details(job: Job, viewer: Viewer) -> list[CustomerField]:
-    """The stage-form fields the customer may read on this job (StageField.objects.on_job),
-    with their values; those marked editable by the customer can be filled in."""
-    customer_stage = job.customer_stage
-    fields = list(
-        StageField.objects.on_job(
-            viewer,
-            workspace_id=job.workspace_id,
-            pipeline_id=job.pipeline_id,
-            customer_stage_position=customer_stage.position if customer_stage else None,
+class CustomerJob:
+    """One job as one customer (or a member's preview of them) may see it. Each read is made
+    once per instance, so the portal page's details, history, files and requests share the
+    fields, files and stages they all need."""
+
+    def __init__(self, job: Job, viewer: Viewer) -> None:
+        self.job = job
+        self.viewer = viewer
+
+    @cached_property
+    def readable_fields(self) -> list[StageField]:
+        """The stage-form fields the customer may read on this job (StageField.objects.on_job),
+        in form order."""
+        customer_stage = self.job.customer_stage
+        return list(
+            StageField.objects.on_job(
+                self.viewer,
+                workspace_id=self.job.workspace_id,
+                pipeline_id=self.job.pipeline_id,
+                customer_stage_position=customer_stage.position if customer_stage else None,
+            )
+            .select_related("stage")
+            .order_by("stage__position", "position", "id")
         )
-        .select_related("stage")
-        .order_by("stage__position", "position", "id")
-    )
-    if not fields:
-        return []
-    values = dict(FieldValue.objects.visible_to(viewer, job).values_list("field_id", "value"))
-    has_files = any(f.field_type == FieldType.FILE for f in fields)
-    visible_files = _visible_file_ids(job, viewer) if has_files else set()
-    result = []
-    for stage_field in fields:
-        value = values.get(stage_field.pk)
-        if stage_field.field_type == FieldType.FILE and isinstance(value, list):
-            value = [
-                item for item in value if isinstance(item, dict) and item.get("id") in visible_files
-            ]
-        result.append(
-            CustomerField(field=stage_field, value=value, editable=stage_field.editable_by_customer)
+
+    @cached_property
+    def files(self) -> list[Attachment]:
+        """The files the customer may open, newest first."""
+        return list(
+            Attachment.objects.visible_to(self.viewer, self.job).order_by("-created_at", "-id")
         )
-    return result
+
+    @cached_property
+    def file_ids(self) -> set[int]:
+        return {file.pk for file in self.files}
+
+    @cached_property
+    def stages(self) -> list[Stage]:
+        """The pipeline's stages the customer may read by name, in board order (deleted ones
+        too: the history still names them)."""
+        return list(
+            Stage.objects.visible_to(self.viewer)
+            .filter(pipeline_id=self.job.pipeline_id)
+            .order_by("position", "id")
+        )
+
+    def stepper(self) -> list[Step]:
+        """The live stages the customer may read, in order, marked past / current / future.
+        Finishing stages that did not happen (e.g. "Cancelled" for a completed job) are left
+        out."""
+        current = self.job.customer_stage
+        steps = []
+        for stage in self.stages:
+            if stage.deleted_at is not None:
+                continue
+            if stage.is_terminal and (current is None or stage.pk != current.pk):
+                continue
+            if current is None:
+                state = "future"
+            elif stage.pk == current.pk:
+                state = "current"
+            elif stage.position < current.position:
+                state = "past"
+            else:
+                state = "future"
+            steps.append(Step(label=stage.label_for_customer, state=state))
+        return steps
+
+    def _entries(self) -> QuerySet[Activity]:
+        return (
+            Activity.objects.visible_to(self.viewer, self.job)
+            .select_related("actor", "message", "attachment")
+            .order_by("-created_at", "-id")
+        )
+
+    def feed(self, *, limit: int = FEED_LIMIT) -> list[CustomerEntry]:
+        """The job's history as the customer may read it, newest first."""
+        return self._rewrite(list(self._entries()[:limit]))
+
+    def update_entries(self, activity_ids: Iterable[int]) -> list[CustomerEntry]:
+        """The entries of a customer e-mail, oldest first, decided when it is sent: whatever
+        is not customer-visible by then (a reply made internal in the digest window) drops
+        out."""
+        entries = list(self._entries().filter(pk__in=list(activity_ids)))
+        entries.reverse()
+        return self._rewrite(entries)
+
+    def _rewrite(self, entries: list[Activity]) -> list[CustomerEntry]:
+        job = self.job
+        labels = {stage.pk: stage.label_for_customer for stage in self.stages}
+        forms = any(e.kind == ActivityKind.FORM_SAVED for e in entries)
+        readable = {f.pk: f for f in self.readable_fields} if forms else {}
+        files = self.file_ids if forms else set()
+        customer_user_id = job.customer.portal_user_id if job.customer else None
+        result = []
+        for entry in entries:
+            from_customer = entry.actor_kind == ActorKind.CUSTOMER or (
+                entry.actor_id is not None and entry.actor_id == customer_user_id
+            )
+            if from_customer:
+                actor_name = "You"
+            elif entry.actor is not None:
+                actor_name = entry.actor.get_short_name()
+            else:
+                actor_name = job.workspace.name
+            rewritten = _read(entry, labels=labels, readable=readable, files=files)
+            if rewritten is None:
+                continue
+            text, extra = rewritten
+            result.append(
+                CustomerEntry(
+                    kind=entry.kind,
+                    created_at=entry.created_at,
+                    actor_name=actor_name,
+                    from_customer=from_customer,
+                    text=text,
+                    **extra,
+                )
+            )
+        return result
+
+    def requests(self) -> list[DocumentRequest]:
+        """The document requests addressed to the customer, open first, each with
+        ``shared_files``: the files sent into it that the customer may open (from
+        ``files``, no query of their own)."""
+        requests = list(
+            DocumentRequest.objects.visible_to(self.viewer, self.job).order_by(
+                "status", "created_at"
+            )
+        )
+        by_request: dict[int, list[Attachment]] = {}
+        for file in reversed(self.files):  # oldest first within a request
+            if file.document_request_id is not None:
+                by_request.setdefault(file.document_request_id, []).append(file)
+        for request in requests:
+            request.shared_files = by_request.get(request.pk, [])  # type: ignore[attr-defined]
+        return requests
+
+    def details(self) -> list[CustomerField]:
+        """The fields the customer may read on this job, with their values; those marked
+        editable by the customer can be filled in."""
+        fields = self.readable_fields
+        if not fields:
+            return []
+        values = dict(
+            FieldValue.objects.visible_to(self.viewer, self.job).values_list("field_id", "value")
+        )
+        has_files = any(f.field_type == FieldType.FILE for f in fields)
+        visible_files = self.file_ids if has_files else set()
+        result = []
+        for stage_field in fields:
+            value = values.get(stage_field.pk)
+            if stage_field.field_type == FieldType.FILE and isinstance(value, list):
+                value = [
+                    item
+                    for item in value
+                    if isinstance(item, dict) and item.get("id") in visible_files
+                ]
+            result.append(
+                CustomerField(
+                    field=stage_field, value=value, editable=stage_field.editable_by_customer
+                )
+            )
+        return result

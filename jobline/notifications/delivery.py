@@ -50,7 +50,7 @@ def _customer_update(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     if customer is None or not customer.email or customer.archived_at or job.archived_at:
         return None
     viewer = customer_viewer(customer)
-    entries = customer_view.update_entries(job, viewer, email.activity_ids)
+    entries = customer_view.CustomerJob(job, viewer).update_entries(email.activity_ids)
     if not customer.notify_on_replies:  # unsubscribed while the e-mail waited
         entries = [entry for entry in entries if entry.kind not in REPLY_KINDS]
     if not entries:

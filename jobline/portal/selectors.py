@@ -50,6 +50,7 @@ def customer_jobs_with_news(*, user: User) -> list[Job]:
         jobs.extend(
             customer_jobs(user=user)
             .filter(customer=profile)
+            .select_related("owner")  # each card names who looks after the job
             .annotate(news_at=Subquery(latest_news), seen_at=Subquery(seen))
         )
     for job in jobs:

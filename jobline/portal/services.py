@@ -108,8 +108,9 @@ def customer_upload(*, job: Job, user: User, files: Sequence[File]) -> None:
 def customer_fields_save(
     *, job: Job, user: User, fields: Sequence[StageField], values: Mapping[int, Any]
 ) -> None:
-    """Save the fields opened to the customer (``fields``: jobs.customer_view.details' editable
-    ones). Anything else is refused by the server, not only hidden in the page."""
+    """Save the fields opened to the customer (``fields``: the editable ones of
+    jobs.customer_view.CustomerJob.details). Anything else is refused by the server, not
+    only hidden in the page."""
     editable = {f.pk: f for f in fields if f.editable_by_customer}
     if set(values) - set(editable):
         raise ValidationError("Only the fields opened to you can be changed.")

@@ -99,7 +99,8 @@ def render_job_page(
 ) -> HttpResponse:
     """The portal job page, for ``viewer`` (the customer; or a member's "View as customer",
     read-only, never showing them more than their role allows)."""
-    fields = customer_view.details(job, viewer)
+    seen = customer_view.CustomerJob(job, viewer)
+    fields = seen.details()
     editable = [f.field for f in fields if f.editable]
     values = {f.field.pk: f.value for f in fields}
     context = {
@@ -110,9 +111,9 @@ def render_job_page(
         "viewer": viewer,
         "status_label": customer_view.status_label(job),
         "status_colour": customer_view.status_colour(job),
-        "steps": customer_view.stepper(job, viewer),
-        "feed": customer_view.feed(job, viewer),
-        "files": list(customer_view.files(job, viewer)),
+        "steps": seen.stepper(),
+        "feed": seen.feed(),
+        "files": seen.files,
         "fields": fields,
         "fields_form": forms.get("fields_form")
         or (
@@ -122,7 +123,7 @@ def render_job_page(
         ),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "upload_form": forms.get("upload_form") or UploadForm(),
-        "requests": customer_view.requests(job, viewer),
+        "requests": seen.requests(),
         "request_errors": forms.get("request_errors") or {},
         "preview": preview,
     }
@@ -208,7 +209,7 @@ def request_upload(request: HttpRequest, job_id: int, request_id: int) -> HttpRe
 @require_POST
 def job_fields(request: HttpRequest, job_id: int) -> HttpResponse:
     job, viewer = selectors.customer_job(user=request.user, job_id=job_id)
-    fields = customer_view.details(job, viewer)
+    fields = customer_view.CustomerJob(job, viewer).details()
     editable = [f.field for f in fields if f.editable]
     posted = {key for key in request.POST if key.startswith("c-f_")}
     allowed = {f"c-{field_name(f)}" for f in editable}

@@ -43,7 +43,12 @@ class MemberBackend(ModelBackend):
             .order_by("workspace__name", "workspace_id")
         )
         if not memberships:
-            return super().get_user(user_id)
+            # Nobody's member (a portal customer, someone without a business yet): read the
+            # ordinary way, and say so, so the middleware does not ask again.
+            alone = super().get_user(user_id)
+            if alone is not None:
+                alone.active_memberships = []
+            return alone
         user = memberships[0].user
         for membership in memberships:
             membership.user = user  # one object: the request's user

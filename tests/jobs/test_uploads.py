@@ -287,7 +287,7 @@ def test_staff_see_every_file_the_customer_only_shared_ones_others_none(
             attachment_of_workspace(viewer=elsewhere, attachment_id=each.pk)
     # The customer: shared files only, never one on an internal message (Attachment's
     # visible_to is the one place that decides this).
-    assert list(customer_view.files(job, customer_viewer(cast.customer))) == [shared]
+    assert customer_view.CustomerJob(job, customer_viewer(cast.customer)).files == [shared]
     assert portal_selectors.customer_file(user=portal_user, attachment_id=shared.pk) == shared
     for hidden in (internal, on_internal_message):
         with pytest.raises(Http404):
