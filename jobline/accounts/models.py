@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from jobline.accounts.tokens import hash_token
+
 
 def normalize_email_address(email: str) -> str:
     """E-mail is the sign-in name; compare and store it case-insensitively."""
@@ -119,6 +121,14 @@ class ThrottleHit(models.Model):
         return f"{self.bucket_id} at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
+class OneTimeLinkQuerySet(models.QuerySet[Any]):
+    def usable(self, token: str) -> OneTimeLinkQuerySet:
+        """The link a token opens, while it still may: not used yet and not expired."""
+        return self.filter(
+            token_hash=hash_token(token), used_at__isnull=True, expires_at__gt=timezone.now()
+        )
+
+
 class SignInLinkScope(models.TextChoices):
     # A staff link opens the whole account (it is asked for on the staff sign-in page).
     STAFF = "staff", "Staff sign-in"
@@ -140,6 +150,8 @@ class SignInLink(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OneTimeLinkQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.get_scope_display()} link for {self.email}"
@@ -163,6 +175,8 @@ class SignUpRequest(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OneTimeLinkQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"Sign-up for {self.email}"

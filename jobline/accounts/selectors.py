@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from jobline.accounts.models import (
     SignInLink,
     SignInLinkScope,
@@ -11,7 +9,6 @@ from jobline.accounts.models import (
     User,
     normalize_email_address,
 )
-from jobline.accounts.tokens import hash_token
 
 
 def user_by_email(*, email: str) -> User | None:
@@ -19,16 +16,8 @@ def user_by_email(*, email: str) -> User | None:
 
 
 def signin_link_is_usable(*, token: str, scope: SignInLinkScope) -> bool:
-    return SignInLink.objects.filter(
-        token_hash=hash_token(token),
-        scope=scope,
-        used_at__isnull=True,
-        expires_at__gt=timezone.now(),
-        user__is_active=True,
-    ).exists()
+    return SignInLink.objects.usable(token).filter(scope=scope, user__is_active=True).exists()
 
 
 def pending_sign_up(*, token: str) -> SignUpRequest | None:
-    return SignUpRequest.objects.filter(
-        token_hash=hash_token(token), used_at__isnull=True, expires_at__gt=timezone.now()
-    ).first()
+    return SignUpRequest.objects.usable(token).first()

@@ -266,15 +266,11 @@ def signin_link_use(*, token: str, scope: SignInLinkScope) -> User:
         # of=self: PostgreSQL cannot lock the rows of a join it was not asked to lock.
         SignInLink.objects.select_for_update(of=("self",))
         .select_related("user")
-        .filter(token_hash=hash_token(token), scope=scope)
+        .usable(token)
+        .filter(scope=scope, user__is_active=True)
         .first()
     )
-    if (
-        link is None
-        or link.used_at is not None
-        or link.expires_at <= timezone.now()
-        or not link.user.is_active
-    ):
+    if link is None:
         raise LinkUnusable()
     link.used_at = timezone.now()
     link.save(update_fields=["used_at"])
@@ -349,11 +345,7 @@ def sign_up_request_create(
 def sign_up_request_claim(*, token: str) -> SignUpRequest:
     """Mark a sign-up's link used (locked: two clicks confirm once). Call it inside the
     transaction that creates what the sign-up asked for, so a failure there un-uses it."""
-    request = (
-        SignUpRequest.objects.select_for_update()
-        .filter(token_hash=hash_token(token), used_at__isnull=True, expires_at__gt=timezone.now())
-        .first()
-    )
+    request = SignUpRequest.objects.select_for_update().usable(token).first()
     if request is None:
         raise LinkUnusable()
     request.used_at = timezone.now()
