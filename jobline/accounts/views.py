@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import views as auth_views
@@ -91,38 +92,56 @@ class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
     http_method_names = ["get", "head"]
 
 
+def link_request_page(
+    request: HttpRequest,
+    form: SignInLinkRequestForm,
+    *,
+    send: Callable[[str, str | None], None],
+    page: Callable[[SignInLinkRequestForm, int], HttpResponse],
+    sent_template: str,
+) -> HttpResponse:
+    """The answer to "e-mail me a sign-in link" (the staff page and the portal's): ``send``
+    the link to the address typed, then say it was sent — whether or not it has an account.
+    Too many requests: 429 with Retry-After; the e-mail could not go: 503, nothing saved."""
+    if request.method != "POST":
+        return page(form, 200)
+    if not form.is_valid():
+        return page(form, 400)
+    try:
+        send(form.cleaned_data["email"], client_ip(request))
+    except services.LinkThrottled as throttled:
+        form.add_error(None, throttled.message)
+        response = page(form, 429)
+        response["Retry-After"] = str(throttled.retry_after_seconds)
+        return response
+    except MailNotSent as not_sent:
+        form.add_error(None, not_sent)
+        return page(form, 503)
+    return render(request, sent_template, {"email": form.cleaned_data["email"]})
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def sign_in_link_request(request: HttpRequest) -> HttpResponse:
-    """Ask for a staff sign-in link. The answer is the same whether or not the address has an
-    account; it works while password sign-in is paused for the account."""
-    form = SignInLinkRequestForm(
-        request.POST if request.method == "POST" else None,
-        initial={"email": request.GET.get("email", "")[:254]},
+    """Ask for a staff sign-in link. It works while password sign-in is paused for the
+    account."""
+    return link_request_page(
+        request,
+        SignInLinkRequestForm(
+            request.POST if request.method == "POST" else None,
+            initial={"email": request.GET.get("email", "")[:254]},
+        ),
+        send=lambda email, ip_address: services.staff_signin_link_request(
+            email=email,
+            ip_address=ip_address,
+            build_url=lambda token: request.build_absolute_uri(
+                reverse("accounts:sign_in_link", args=[token])
+            ),
+        ),
+        page=lambda form, status: render(
+            request, "accounts/sign_in_link_request.html", {"form": form}, status=status
+        ),
+        sent_template="accounts/sign_in_link_sent.html",
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.staff_signin_link_request(
-                email=form.cleaned_data["email"],
-                ip_address=client_ip(request),
-                build_url=lambda token: request.build_absolute_uri(
-                    reverse("accounts:sign_in_link", args=[token])
-                ),
-            )
-        except services.LinkThrottled as throttled:
-            form.add_error(None, throttled.message)
-            response = render(
-                request, "accounts/sign_in_link_request.html", {"form": form}, status=429
-            )
-            response["Retry-After"] = str(throttled.retry_after_seconds)
-            return response
-        except MailNotSent as not_sent:
-            form.add_error(None, not_sent)
-            return render(request, "accounts/sign_in_link_request.html", {"form": form}, status=503)
-        return render(
-            request, "accounts/sign_in_link_sent.html", {"email": form.cleaned_data["email"]}
-        )
-    status = 400 if request.method == "POST" else 200
-    return render(request, "accounts/sign_in_link_request.html", {"form": form}, status=status)
 
 
 def _link_unusable(request: HttpRequest) -> HttpResponse:

@@ -10,10 +10,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from jobline.accounts import selectors as account_selectors
 from jobline.accounts import services as account_services
-from jobline.accounts.forms import SignInLinkRequestForm, client_ip
+from jobline.accounts.forms import SignInLinkRequestForm
 from jobline.accounts.models import SignInLinkScope
 from jobline.accounts.sessions import sign_in_portal
-from jobline.core.mail import MailNotSent
+from jobline.accounts.views import link_request_page
 from jobline.portal import sign_in as services
 
 
@@ -27,26 +27,19 @@ def _sign_in_page(
 @require_http_methods(["GET", "HEAD", "POST"])
 def sign_in(request: HttpRequest) -> HttpResponse:
     """Ask for a sign-in link. The answer is the same whether or not the address has access."""
-    form = SignInLinkRequestForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.signin_link_request(
-                email=form.cleaned_data["email"],
-                ip_address=client_ip(request),
-                build_url=lambda token: request.build_absolute_uri(
-                    reverse("portal:sign_in_link", args=[token])
-                ),
-            )
-        except account_services.LinkThrottled as throttled:
-            form.add_error(None, throttled.message)
-            response = _sign_in_page(request, form, status=429)
-            response["Retry-After"] = str(throttled.retry_after_seconds)
-            return response
-        except MailNotSent as not_sent:
-            form.add_error(None, not_sent)
-            return _sign_in_page(request, form, status=503)
-        return render(request, "portal/link_sent.html", {"email": form.cleaned_data["email"]})
-    return _sign_in_page(request, form, status=400 if request.method == "POST" else 200)
+    return link_request_page(
+        request,
+        SignInLinkRequestForm(request.POST if request.method == "POST" else None),
+        send=lambda email, ip_address: services.signin_link_request(
+            email=email,
+            ip_address=ip_address,
+            build_url=lambda token: request.build_absolute_uri(
+                reverse("portal:sign_in_link", args=[token])
+            ),
+        ),
+        page=lambda form, status: _sign_in_page(request, form, status=status),
+        sent_template="portal/link_sent.html",
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
