@@ -574,13 +574,6 @@ def _by_field_name(
     return {f"f_{stage_field.pk}": uploads for stage_field, uploads in (files or {}).items()}
 
 
-def _customer_can_read(stage: Stage, stage_field: StageField) -> bool:
-    """Whether a saved value's entry is worth showing the customer at all (the portal then
-    applies the full rule when it reads the entry): the field is flagged visible and its
-    stage is visible — an internal stage makes everything on it internal."""
-    return stage_field.visible_to_customer and stage.visible_to_customer
-
-
 def _save_form(
     *,
     locked: Job,
@@ -607,9 +600,7 @@ def _save_form(
         attachments = attachments_create(
             job=locked,
             stored=added,
-            visibility=Visibility.CUSTOMER
-            if _customer_can_read(stage, stage_field)
-            else Visibility.INTERNAL,
+            visibility=Visibility.CUSTOMER if stage_field.reaches_customer else Visibility.INTERNAL,
             actor=actor,
             actor_kind=actor_kind or (ActorKind.STAFF if actor else ActorKind.SYSTEM),
             at=now,
@@ -636,7 +627,7 @@ def _save_form(
         else:
             current.value, current.updated_by, current.updated_at = new, actor, now
             current.save(update_fields=["value", "updated_by", "updated_at"])
-        customer_visible = customer_visible or _customer_can_read(stage, stage_field)
+        customer_visible = customer_visible or stage_field.reaches_customer
         changes.append(activity.FieldChange.of(stage_field, old, new))
     if not changes:
         return None

@@ -264,6 +264,18 @@ class StageField(models.Model):
         return self.label
 
     @property
+    def reaches_customer(self) -> bool:
+        """_customer_field_q for one field in hand (deciding a new entry's or file's
+        visibility while saving a form): flagged visible, not retired, on a live stage that
+        is visible to the customer."""
+        return (
+            self.visible_to_customer
+            and self.retired_at is None
+            and self.stage.visible_to_customer
+            and self.stage.deleted_at is None
+        )
+
+    @property
     def is_retired(self) -> bool:
         return self.retired_at is not None
 
