@@ -431,10 +431,6 @@ class FormSaved(Payload):
         changes = tuple(FieldChange.read(c) for c in raw) if isinstance(raw, list) else ()
         return cls(stage=StageRef.read(data.get("stage")), changes=changes)
 
-    @property
-    def field_ids(self) -> set[int]:
-        return {c.field_id for c in self.changes if c.field_id is not None}
-
 
 @_kind
 @dataclass(frozen=True, slots=True)

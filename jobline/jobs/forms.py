@@ -377,6 +377,3 @@ class StageForm(forms.Form):
             if files:
                 chosen[stage_field] = files
         return chosen
-
-    def has_file_fields(self) -> bool:
-        return any(f.field_type == FieldType.FILE for f in self.stage_fields)

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from jobline.pipelines.blueprints import BLUEPRINTS, BLUEPRINTS_BY_KEY
+from jobline.pipelines.blueprints import BLUEPRINTS
 from jobline.pipelines.models import FieldType, Stage, StageField
 
 HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -79,11 +79,6 @@ class BlueprintForm(forms.Form):
 
     def clean_name(self) -> str:
         return (self.cleaned_data.get("name") or "").strip()
-
-    def blueprint_name(self) -> str:
-        key = self.data.get(self.add_prefix("template"), "") if self.is_bound else ""
-        blueprint = BLUEPRINTS_BY_KEY.get(key)
-        return blueprint.name if blueprint else ""
 
 
 class StageForm(forms.Form):

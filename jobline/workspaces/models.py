@@ -108,10 +108,6 @@ class Membership(models.Model):
         return self.removed_at is None
 
     @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
     def can_manage_settings(self) -> bool:
         return self.role == Role.ADMIN
 

@@ -80,7 +80,3 @@ def get_pending_invitation(*, workspace: Workspace, invitation_id: int) -> Invit
 
 def audit_log(*, workspace: Workspace) -> QuerySet[AuditLogEntry]:
     return AuditLogEntry.objects.filter(workspace=workspace).select_related("actor")
-
-
-def admin_count(*, workspace: Workspace) -> int:
-    return Membership.objects.active().filter(workspace=workspace, role="admin").count()

@@ -32,10 +32,6 @@ class Viewer:
         """Customer-visible things only (a customer, or a member's preview of one)."""
         return self.customer_id is not None
 
-    @property
-    def is_preview(self) -> bool:
-        return self.role is not None and self.customer_id is not None
-
 
 def member_viewer(membership: Membership) -> Viewer:
     return Viewer(
