@@ -55,12 +55,15 @@ def test_create_a_job_drag_it_meet_the_dialog_and_fill_it(
     expect(diagnosis.locator(f"#job-card-{job.number}")).to_be_visible()
     expect(diagnosis.locator("[data-count]")).to_have_text("1")
     expect(drop_off.locator("[data-count]")).to_have_text("0")
+    expect(drop_off.locator(".board-empty")).to_have_text("No jobs")  # the column it left
     job.refresh_from_db()
     assert job.stage.name == "Diagnosis"
 
     # The keyboard / touch alternative: "Move to…" on the card (it submits on change).
     page.get_by_label(f"Move {job.reference} to").select_option(label="Drop-off")
     expect(drop_off.locator(f"#job-card-{job.number}")).to_be_visible()
+    expect(drop_off.locator(".board-empty")).to_have_count(0)
+    expect(diagnosis.locator(".board-empty")).to_have_text("No jobs")
     screenshot(page, "board")
 
 

@@ -28,6 +28,14 @@
     var empty = list.querySelector(".board-empty");
     if (empty) { empty.remove(); }
     list.insertBefore(card, list.firstChild);
+    // The column it left says so when nothing is left in it (as the page draws it).
+    var left = current && current.querySelector("[data-dropzone]");
+    if (left && !left.querySelector(".board-card, .board-more, .board-empty")) {
+      var none = document.createElement("li");
+      none.className = "board-empty muted small";
+      none.textContent = "No jobs";
+      left.appendChild(none);
+    }
   }
 
   function toast(text, kind) {
@@ -79,12 +87,7 @@
   });
 
   // After htmx swapped a card in (a move, or a refusal showing the fresh state).
-  document.body.addEventListener("htmx:afterSwap", function (event) {
-    var card = event.detail.elt && event.detail.elt.id && event.detail.elt.id.indexOf("job-card-") === 0
-      ? document.getElementById(event.detail.elt.id) : null;
-    if (!card && event.detail.target && event.detail.target.classList) {
-      card = event.detail.target.closest ? event.detail.target.closest(".board-card") : null;
-    }
+  document.body.addEventListener("htmx:afterSwap", function () {
     board.querySelectorAll(".board-card").forEach(function (each) {
       if (each.closest(".board-column").getAttribute("data-stage") !== each.getAttribute("data-stage")) {
         placeCard(each);
