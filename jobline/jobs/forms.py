@@ -262,7 +262,13 @@ class ReopenRequestForm(forms.Form):
 
 class CopyForm(forms.Form):
     pipeline = forms.ModelChoiceField(
-        queryset=Pipeline.objects.none(), label="Copy into", empty_label="Choose a pipeline"
+        queryset=Pipeline.objects.none(),
+        label="Copy into",
+        empty_label="Choose a pipeline",
+        error_messages={
+            "required": "Choose the pipeline to copy the job into.",
+            "invalid_choice": "Choose another active pipeline of this workspace.",
+        },
     )
 
     def __init__(self, *args: Any, workspace: Workspace, exclude: Pipeline, **kwargs: Any) -> None:

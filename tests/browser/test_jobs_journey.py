@@ -144,3 +144,34 @@ def test_upload_a_photo_and_see_its_thumbnail_and_full_size(
     assert scroll_width(page) <= 375
     page.goto(f"/jobs/board/{pipeline.pk}/")
     assert scroll_width(page) <= 375
+
+
+def test_copy_a_job_into_another_pipeline(
+    page: Page, cast: Cast, sign_in: Callable[..., None], screenshot: Screenshot
+) -> None:
+    from jobline.jobs.services import job_create
+
+    repair = make_repair_pipeline(cast)
+    standard = pipeline_create_from_blueprint(
+        workspace=cast.workspace, blueprint_key="standard", actor=cast.admin
+    )
+    job = job_create(
+        workspace=cast.workspace, pipeline=repair, title="Boiler service, not a repair",
+        actor=cast.admin, customer=cast.customer,
+    )  # fmt: skip
+    sign_in(cast.admin.email)
+    page.goto(f"/jobs/{job.number}/")
+    page.get_by_role("link", name="Copy into another pipeline…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Copy {job.reference} into another pipeline"
+    )
+    page.get_by_role("button", name="Copy and archive").click()  # nothing chosen: refused
+    expect(page.locator(".field-invalid")).to_contain_text("Choose the pipeline to copy")
+    screenshot(page, "job-copy-error")
+    page.get_by_label("Copy into").select_option(label=standard.name)
+    page.get_by_role("button", name="Copy and archive").click()
+    copy = Job.objects.get(copied_from=job)
+    expect(page.locator(".toast")).to_contain_text(f"Copied into {standard.name}")
+    expect(page).to_have_url(f"{page.url.split('/jobs/')[0]}/jobs/{copy.number}/")
+    job.refresh_from_db()
+    assert job.archived_at is not None and copy.pipeline == standard

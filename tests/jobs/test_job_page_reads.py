@@ -229,7 +229,7 @@ def test_copy_into_its_own_pipeline_is_refused_next_to_the_choice(
 ) -> None:
     response = as_admin.post(f"/jobs/{job.number}/copy/", {"pipeline": repair.pk})
     assert response.status_code == 400
-    assert "Select a valid choice" in response.text
+    assert "Choose another active pipeline of this workspace." in response.text
     assert not Job.objects.filter(copied_from=job).exists()
     job.refresh_from_db()
     assert job.archived_at is None
