@@ -10,11 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
 from jobline.accounts.models import User
+from tests.concurrency import run_together
 from tests.conftest import PASSWORD, Cast
 
 pytestmark = [
@@ -27,28 +28,6 @@ pytestmark = [
 
 SIGN_IN = reverse("accounts:login")
 PARALLEL = 40
-
-
-def run_together(tasks: list[Callable[[], Any]]) -> list[Any]:
-    """Start every task at the same moment, each on its own connection."""
-    barrier = threading.Barrier(len(tasks))
-    results: list[Any] = [None] * len(tasks)
-
-    def worker(index: int, task: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = task()
-        except Exception as error:  # collected for the assertions
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, t)) for i, t in enumerate(tasks)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture

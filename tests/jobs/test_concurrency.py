@@ -3,17 +3,17 @@ of two moves made from the same page version exactly one wins."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from jobline.jobs import services
 from jobline.jobs.changes import StaleJob
 from jobline.jobs.models import Activity, ActivityKind, Job
 from jobline.pipelines.services import pipeline_create_from_blueprint
+from tests.concurrency import run_together
 from tests.conftest import Cast
 
 pytestmark = [
@@ -23,29 +23,6 @@ pytestmark = [
         reason="needs a server with row locks; SQLite serialises writers by design",
     ),
 ]
-
-
-def run_together(tasks: list[Callable[[], Any]]) -> list[Any]:
-    """Start every task at the same moment, each on its own connection; collect results or
-    the exceptions they raised."""
-    barrier = threading.Barrier(len(tasks))
-    results: list[Any] = [None] * len(tasks)
-
-    def worker(index: int, task: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = task()
-        except Exception as error:  # collected for the assertions
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, t)) for i, t in enumerate(tasks)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def test_concurrent_creations_get_distinct_consecutive_numbers(cast: Cast) -> None:
