@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
 from jobline.jobs.models import Attachment, Job, Message
+from jobline.jobs.uploads import attachment_add
 from jobline.notifications.delivery import deliver_due
 from jobline.notifications.models import EmailStatus, OutgoingEmail
 from jobline.pipelines.models import Pipeline
@@ -92,3 +94,22 @@ def test_a_line_break_at_the_start_of_a_customer_reply_does_not_stop_the_staff_a
     assert alert.status == EmailStatus.SENT, alert.last_error
     (message,) = [m for m in mail.outbox if portal.staff.email in m.to]
     assert "\n" not in message.subject and "Hi it broke again" in message.subject
+
+
+def test_a_made_up_file_visibility_is_refused_and_changes_nothing(
+    cast: Cast, job: Job, as_staff: Client
+) -> None:
+    attachment = attachment_add(
+        job=job, upload=SimpleUploadedFile("quote.txt", b"Parts and labour"),
+        visibility="internal", actor=cast.staff,
+    )  # fmt: skip
+    entries = job.activities.count()
+    response = as_staff.post(
+        f"/jobs/{job.number}/files/{attachment.pk}/visibility/", {"visibility": "public"},
+        follow=True,
+    )  # fmt: skip
+    assert response.status_code == 200
+    assert "Choose internal or visible." in response.text
+    attachment.refresh_from_db()
+    assert attachment.visibility == "internal"
+    assert job.activities.count() == entries

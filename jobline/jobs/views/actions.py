@@ -343,14 +343,15 @@ def job_file_visibility(request: HttpRequest, number: int, attachment_id: int) -
     attachment = selectors.job_attachment(
         job=job, viewer=viewer_of(request), attachment_id=attachment_id
     )
-    visibility = request.POST.get("visibility")
-    if visibility not in Visibility.values:
-        messages.error(request, "Choose internal or visible.")
+    visibility = request.POST.get("visibility", "")
+    try:
+        uploads.attachment_set_visibility(
+            attachment=attachment, visibility=visibility, actor=request.user
+        )
+    except ValidationError as error:  # neither internal nor visible
+        messages.error(request, " ".join(error.messages))
         return redirect(_job_page_url(job, "files"))
-    uploads.attachment_set_visibility(
-        attachment=attachment, visibility=visibility, actor=request.user
-    )
-    shared = visibility == Visibility.CUSTOMER
+    shared = visibility == Visibility.CUSTOMER  # which words to say; the service decided
     messages.success(
         request,
         f"{attachment.original_name} is now {'visible to the customer' if shared else 'internal'}.",
