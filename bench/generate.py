@@ -243,7 +243,8 @@ def _create_people() -> tuple[Workspace, User, list[User]]:
             user.save()
         users.append(user)
     admin = users[0]
-    workspace = workspace_create(name=bench.WORKSPACE_NAME, owner=admin)
+    # One step of the load's transaction: a crash mid-load leaves no half workspace.
+    workspace = workspace_create.step(name=bench.WORKSPACE_NAME, owner=admin)
     roles = [Role.MANAGER] * 4 + [Role.STAFF] * (len(users) - 5)
     Membership.objects.bulk_create(
         [
@@ -275,7 +276,7 @@ def _create_customers(workspace: Workspace, admin: User, rng: random.Random) -> 
 def _create_pipelines(workspace: Workspace, admin: User) -> dict[str, PipelineInfo]:
     pipelines = {}
     for blueprint in BLUEPRINTS:
-        pipeline = pipeline_create_from_blueprint(
+        pipeline = pipeline_create_from_blueprint.step(
             workspace=workspace, blueprint_key=blueprint.key, actor=admin
         )
         stages = []
