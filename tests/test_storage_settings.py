@@ -141,3 +141,41 @@ def test_with_the_cache_a_flush_signs_nobody_out(cast: Cast, redis_sessions: Any
     assert Session.objects.count() == 1  # written through to the database
     redis_sessions.clear()  # a restarted or flushed Redis
     assert browser.get("/dashboard/").status_code == 200
+
+
+POSTGRES = ("127.0.0.1", 5432)
+
+COUNT_PREPARED = """
+import django
+django.setup()
+from django.db import connection
+with connection.cursor() as cursor:
+    for _ in range(3):  # a page's query, as a kept-open connection runs it request after request
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relname = %s", ["pg_type"])
+    cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+    print(cursor.fetchone()[0])
+"""
+
+
+def prepared_statements(tmp_path: Path, **extra: str) -> int:
+    env = production_env(
+        DJANGO_SECRET_KEY=strong_key(),
+        ALLOWED_HOSTS="jobline.example.com",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres",
+        **extra,
+    )
+    if "DATABASE_PREPARED_STATEMENTS" not in extra:
+        env.pop("DATABASE_PREPARED_STATEMENTS", None)
+    result = run_python(["-c", COUNT_PREPARED], env)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.strip().splitlines()[-1])
+
+
+def test_postgresql_plans_a_repeated_statement_once_unless_switched_off(tmp_path: Path) -> None:
+    try:
+        socket.create_connection(POSTGRES, timeout=1).close()
+    except OSError:
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
+    assert prepared_statements(tmp_path) >= 1
+    # Behind a pooler that cannot keep them (README "Settings"): nothing is prepared.
+    assert prepared_statements(tmp_path, DATABASE_PREPARED_STATEMENTS="0") == 0

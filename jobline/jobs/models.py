@@ -381,7 +381,13 @@ class Activity(models.Model):
     trigger refuses it). ``data`` is written and read through jobs/activity.py only."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="activities")
+    # No index of its own: the feed index below starts with the job and serves every lookup
+    # by job. A second, narrower one tempted PostgreSQL's generic plan for the (prepared)
+    # feed query into reading all of a long feed and sorting it: 9 ms against 1 at 5,000
+    # entries.
+    job = models.ForeignKey(
+        Job, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     kind = models.CharField(max_length=32, choices=ActivityKind.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
