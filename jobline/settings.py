@@ -135,6 +135,9 @@ DATABASES = {
     "default": dj_database_url.parse(
         env_str("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE_PATH}"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60 if PRODUCTION else 0),
+        # A kept-open connection is checked before a request uses it, so a database restart
+        # costs no request (Django reconnects instead of failing the first one on each).
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -240,6 +243,9 @@ STATICFILES_DIRS = [BASE_DIR / "jobline" / "static"]
 STATIC_ROOT = (
     Path(env_str("JOBLINE_STATIC_ROOT", str(BASE_DIR / "var" / "static"))) if PRODUCTION else None
 )
+# Outside production nothing is collected: WhiteNoise serves the apps' files as they are, with
+# DEBUG off too (the bench, a trial run with DJANGO_DEBUG=0).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env_str("JOBLINE_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 STORAGES = {
