@@ -29,25 +29,28 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 ## make demo: install, migrate SQLite under var/, load the demo workspace, serve on :8000
-## (with the background worker that sends e-mail; they print to this terminal)
+## (with the background worker that sends e-mail and the scheduler; they print here)
 demo: migrate
 	$(PY) manage.py demo
 	@echo ""
 	@echo "Jobline is running at http://$(HOST):$(PORT)/  (Ctrl+C stops it; e-mails print here)"
-	$(PY) manage.py db_worker --no-startup-delay & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py run_worker & worker=$$!; \
+	$(PY) manage.py run_scheduler & scheduler=$$!; \
+	trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	JOBLINE_BASE_URL=http://$(HOST):$(PORT) $(PY) manage.py runserver $(HOST):$(PORT)
 
 ## make test: install test dependencies and run the whole suite
 test: install-test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## make serve: gunicorn + whitenoise + the task worker, with production settings (set DJANGO_SECRET_KEY, ALLOWED_HOSTS)
+## make serve: gunicorn + whitenoise, the worker and the scheduler, with production settings
+## (set DJANGO_SECRET_KEY, ALLOWED_HOSTS); the same three processes as docs/deploy.md's units
 serve: install
 	JOBLINE_ENV=production $(PY) manage.py collectstatic --noinput
 	JOBLINE_ENV=production $(PY) manage.py migrate --noinput
-	JOBLINE_ENV=production $(PY) manage.py db_worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	JOBLINE_ENV=production $(PY) manage.py run_worker & worker=$$!; \
+	JOBLINE_ENV=production $(PY) manage.py run_scheduler & scheduler=$$!; \
+	trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	JOBLINE_ENV=production $(VENV)/bin/gunicorn jobline.wsgi --bind $(HOST):$(PORT) --workers 3
 
 ## make bench: generate (once) 100,000 jobs and 1,000,000 feed entries on PostgreSQL and SQLite,

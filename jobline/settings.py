@@ -276,14 +276,27 @@ JOBLINE_EMAIL_DIGEST_SECONDS = env_int("JOBLINE_EMAIL_DIGEST_SECONDS", 5 * 60)
 JOBLINE_EMAIL_MAX_ATTEMPTS = env_int("JOBLINE_EMAIL_MAX_ATTEMPTS", 5)
 JOBLINE_EMAIL_RETRY_BASE_SECONDS = env_int("JOBLINE_EMAIL_RETRY_BASE_SECONDS", 60)
 
+# A mail server that stops answering cannot hold a worker (or a task's lease) for ever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
+
 # Background work: the Tasks API (django-tasks backport), stored in the database and run by
-# `manage.py db_worker` (make demo and make serve start one).
+# `manage.py run_worker`; periodic jobs by `manage.py run_scheduler` (core/schedule.py). Make
+# demo and make serve start both; docs/deploy.md has their systemd units.
 TASKS = {
     "default": {
         "BACKEND": env_str("JOBLINE_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
         "QUEUES": ["default"],
     }
 }
+# How often a worker and a scheduler say they are alive.
+JOBLINE_HEARTBEAT_SECONDS = env_int("JOBLINE_HEARTBEAT_SECONDS", 10)
+# A task whose worker has been silent this long is handed back and run again; longer than any
+# task runs (an e-mail send gives up after EMAIL_TIMEOUT).
+JOBLINE_TASK_LEASE_SECONDS = env_int("JOBLINE_TASK_LEASE_SECONDS", 5 * 60)
+# A worker or scheduler silent this long: /health/ answers 503 and the delivery page warns.
+JOBLINE_BACKGROUND_STALE_SECONDS = env_int("JOBLINE_BACKGROUND_STALE_SECONDS", 3 * 60)
+# ...and this long: every Admin gets a bell notification (once per outage).
+JOBLINE_BACKGROUND_ALERT_SECONDS = env_int("JOBLINE_BACKGROUND_ALERT_SECONDS", 15 * 60)
 
 # A shared cache, when one is configured (JOBLINE_CACHE_URL=redis://host:6379/0): sessions are
 # then read from it and written through to the database (Django's cached_db), so every app
@@ -318,6 +331,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("JOBLINE_SSL_REDIRECT", True)
+    # A load balancer or monitor on the same network may ask over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     SECURE_HSTS_SECONDS = env_int("JOBLINE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("JOBLINE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("JOBLINE_HSTS_PRELOAD", True)

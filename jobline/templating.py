@@ -125,6 +125,17 @@ def moment(value: dt.datetime | None, tz: str | None = None) -> str:
     return f"{local.day} {local:%b %Y, %H:%M}"
 
 
+def duration_ago(seconds: int) -> str:
+    """How long ago, roughly: "4 s ago", "12 min ago", "3 h ago", "2 days ago"."""
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 2 * 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
 def local_today() -> dt.date:
     return timezone.localdate()
 
@@ -249,6 +260,7 @@ def environment(**options: Any) -> Environment:
         day_month=day_month,
         moment=moment,
         days_since=days_since,
+        duration_ago=duration_ago,
         pluralize=defaultfilters.pluralize,
         linebreaksbr=defaultfilters.linebreaksbr,
         urlizetrunc=lambda value, limit: defaultfilters.urlizetrunc(value, limit, autoescape=True),

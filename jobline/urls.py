@@ -2,10 +2,12 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from jobline.core.health import health
 from jobline.home import views as home_views
 
 urlpatterns = [
     path("", home_views.home, name="home"),
+    path("health/", health, name="health"),
     path("dashboard/", home_views.dashboard, name="dashboard"),
     path("accounts/", include("jobline.accounts.urls")),
     path("", include("jobline.workspaces.urls")),

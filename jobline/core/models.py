@@ -1,4 +1,5 @@
-"""The one table of the core app: one-time tokens of create forms."""
+"""The core app's tables: one-time tokens of create forms, the background processes' signs of
+life, and the periodic jobs' schedule."""
 
 from __future__ import annotations
 
@@ -29,3 +30,44 @@ class SubmittedForm(models.Model):
 
     def __str__(self) -> str:
         return f"Form {self.token} by user {self.user_id}"
+
+
+class ProcessKind(models.TextChoices):
+    WORKER = "worker", "Worker"
+    SCHEDULER = "scheduler", "Scheduler"
+
+
+class ProcessHeartbeat(models.Model):
+    """A background process's last sign of life: a worker (``manage.py run_worker``) or a
+    scheduler (``manage.py run_scheduler``). A worker's claimed tasks are handed back when it
+    has been silent longer than the lease (core/background.py); /health/ and the e-mail
+    delivery page read these rows."""
+
+    process_id = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=10, choices=ProcessKind.choices)
+    hostname = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "-last_seen_at"], name="heartbeat_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.process_id} (seen {self.last_seen_at:%Y-%m-%d %H:%M:%S})"
+
+
+class PeriodicRun(models.Model):
+    """When a periodic job (core/schedule.py) is due next. A scheduler runs a job only after
+    moving ``next_run_at`` on in one conditional UPDATE, so any number of schedulers run it
+    at most once per interval."""
+
+    name = models.CharField(max_length=100, unique=True)
+    next_run_at = models.DateTimeField()
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.TextField(blank=True)
+    last_run_by = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (next {self.next_run_at:%Y-%m-%d %H:%M:%S})"

@@ -12,11 +12,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import DatabaseError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -36,6 +37,8 @@ from jobline.workspaces.viewers import customer_viewer
 
 logger = logging.getLogger(__name__)
 
+# A lost database is not the mail server's failure: the worker waits it out (core/background).
+DATABASE_DOWN = (DatabaseError,)
 # What every send attempt records on the outbox row.
 ATTEMPT_FIELDS = ("subject", "to_address", "attempts", "last_error", "status")
 
@@ -149,8 +152,21 @@ class Outcome:
     retry_at: dt.datetime | None = None
 
 
+SENDABLE = (EmailStatus.WAITING, EmailStatus.RETRYING)
+UNCERTAIN_ERROR = (
+    "The worker stopped while handing this e-mail to the mail server, so it may have gone "
+    "out. It is not sent again by itself: send it again only if the recipient did not get it."
+)
+
+
+def _lease() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.JOBLINE_TASK_LEASE_SECONDS)
+
+
 def deliver(email_id: int, *, now: dt.datetime | None = None) -> Outcome:
-    """Send one e-mail if it is due."""
+    """Send one e-mail if it is due. Safe to run twice, or after a worker died mid-send: the
+    outbox row is claimed ("sending") before the mail server is reached, and an e-mail is
+    handed to the mail server at most once."""
     now = now or timezone.now()
     with transaction.atomic():
         email = (
@@ -160,7 +176,14 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> Outcome:
             .filter(pk=email_id)
             .first()
         )
-        if email is None or email.status not in (EmailStatus.WAITING, EmailStatus.RETRYING):
+        if email is None:
+            return Outcome("nothing to do")
+        if email.status == EmailStatus.SENDING:
+            if email.claimed_at and email.claimed_at > now - _lease():
+                return Outcome("being sent")  # by a live worker
+            if _recover_abandoned_send(email) != EmailStatus.WAITING:
+                return Outcome(email.status)
+        if email.status not in SENDABLE:
             return Outcome("nothing to do")
         if email.send_after > now:
             return Outcome("not due yet")  # a task for its send time is queued
@@ -172,48 +195,105 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> Outcome:
         # Where it goes now: the profile's or member's current address.
         email.subject, email.to_address = message.subject, message.to[0]
         email.attempts += 1
-        try:
-            message.send()
-        except Exception as error:  # any failure of the mail server: retry, never raise
-            logger.warning("Sending e-mail %s failed: %s", email.pk, error)
-            email.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if email.attempts >= settings.JOBLINE_EMAIL_MAX_ATTEMPTS:
-                email.status = EmailStatus.FAILED
-                _tell_admins(email)
-            else:
-                email.status = EmailStatus.RETRYING
-                email.send_after = now + retry_delay(email.attempts)
-            email.save(update_fields=[*ATTEMPT_FIELDS, "send_after"])
-            retrying = email.status == EmailStatus.RETRYING
-            return Outcome(email.status, retry_at=email.send_after if retrying else None)
-        email.status = EmailStatus.SENT
-        email.sent_at = timezone.now()
-        email.last_error = ""
-        email.save(update_fields=[*ATTEMPT_FIELDS, "sent_at"])
-        return Outcome("sent")
+        email.status, email.claimed_at, email.handed_over_at = EmailStatus.SENDING, now, None
+        email.save(update_fields=[*ATTEMPT_FIELDS, "claimed_at", "handed_over_at"])
+    # The row says "sending" (committed): no other worker takes it. Reach the mail server
+    # first; only the hand-over itself is the moment a dead worker leaves in doubt.
+    message.extra_headers["Message-ID"] = f"<jobline-{email.pk}@{_message_id_domain()}>"
+    mail_server = get_connection()
+    try:
+        mail_server.open()
+        OutgoingEmail.objects.filter(pk=email.pk).update(handed_over_at=timezone.now())
+        mail_server.send_messages([message])
+    except DATABASE_DOWN:
+        raise  # the row stays "sending"; recovered after the lease like a dead worker's
+    except Exception as error:  # any failure of the mail server: retry, never raise
+        return _failed(email, error, now=now)
+    finally:
+        _close_quietly(mail_server)
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=EmailStatus.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return Outcome("sent")
 
 
-def _tell_admins(email: OutgoingEmail) -> None:
+def _message_id_domain() -> str:
+    return urlsplit(settings.JOBLINE_BASE_URL).hostname or "jobline.localhost"
+
+
+def _close_quietly(mail_server: Any) -> None:
+    try:
+        mail_server.close()
+    except Exception:  # the message is sent (or failed) already; a bad QUIT changes nothing
+        logger.debug("Closing the mail connection failed", exc_info=True)
+
+
+def _failed(email: OutgoingEmail, error: Exception, *, now: dt.datetime) -> Outcome:
+    """A send the mail server refused or never took: retried later, or failed for good."""
+    logger.warning("Sending e-mail %s failed: %s", email.pk, error)
+    email.last_error = f"{type(error).__name__}: {error}"[:2000]
+    with transaction.atomic():
+        if email.attempts >= settings.JOBLINE_EMAIL_MAX_ATTEMPTS:
+            email.status = EmailStatus.FAILED
+            _tell_admins(email)
+        else:
+            email.status = EmailStatus.RETRYING
+            email.send_after = now + retry_delay(email.attempts)
+        email.save(update_fields=[*ATTEMPT_FIELDS, "send_after"])
+    retrying = email.status == EmailStatus.RETRYING
+    return Outcome(email.status, retry_at=email.send_after if retrying else None)
+
+
+def _recover_abandoned_send(email: OutgoingEmail) -> str:
+    """An e-mail left "sending" by a worker that died (its lease is over; the row is locked).
+    Never handed to the mail server: waiting again. Handed over: it may have gone out, so it
+    is failed for an Admin to check, never sent twice."""
+    if email.handed_over_at is None:
+        email.status = EmailStatus.WAITING
+        email.attempts = max(0, email.attempts - 1)  # the attempt never reached the server
+    else:
+        email.status = EmailStatus.FAILED
+        email.last_error = UNCERTAIN_ERROR
+        _tell_admins(email, uncertain=True)
+    email.claimed_at = None
+    email.save(update_fields=["status", "attempts", "last_error", "claimed_at"])
+    logger.warning("E-mail %s was abandoned mid-send: now %s", email.pk, email.status)
+    return email.status
+
+
+def _tell_admins(email: OutgoingEmail, *, uncertain: bool = False) -> None:
     """A bell notification for each Admin when an e-mail has finally failed."""
     admins = Membership.objects.active().filter(
         workspace_id=email.workspace_id, role=Role.ADMIN, user__is_active=True
     )
-    text = (
-        f"An e-mail to {email.to_address} could not be sent after {email.attempts} attempts "
-        "(Settings → E-mail delivery)"
-    )
+    if uncertain:
+        text = (
+            f"An e-mail to {email.to_address} may not have gone out: check it before sending "
+            "it again (Settings → E-mail delivery)"
+        )
+    else:
+        text = (
+            f"An e-mail to {email.to_address} could not be sent after {email.attempts} "
+            "attempts (Settings → E-mail delivery)"
+        )
     Notification.objects.bulk_create(
-        Notification(recipient_id=admin.user_id, job_id=email.job_id, text=text[:255])
+        Notification(
+            recipient_id=admin.user_id,
+            workspace_id=email.workspace_id,
+            job_id=email.job_id,
+            text=text[:255],
+        )
         for admin in admins
     )
 
 
 def deliver_due(*, now: dt.datetime | None = None) -> dict[str, int]:
-    """Send every e-mail that is due (for `manage.py send_due_emails`, and a safety net when
-    a delivery task was lost)."""
+    """Send every e-mail that is due, and settle the ones dead workers left "sending": the
+    scheduler's periodic safety net (notifications/periodic.py) for a lost delivery task."""
     now = now or timezone.now()
+    abandoned = Q(status=EmailStatus.SENDING, claimed_at__lt=now - _lease())
     due = OutgoingEmail.objects.filter(
-        status__in=(EmailStatus.WAITING, EmailStatus.RETRYING), send_after__lte=now
+        Q(status__in=SENDABLE, send_after__lte=now) | abandoned
     ).order_by("send_after", "id")
     outcome: dict[str, int] = {}
     for email_id in due.values_list("pk", flat=True):

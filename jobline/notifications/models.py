@@ -11,10 +11,16 @@ from jobline.jobs.models import Job
 
 
 class Notification(models.Model):
+    """A line in a member's bell: what a customer did on a job, or (without a job) something
+    an Admin must look at, such as a background worker that stopped."""
+
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    workspace = models.ForeignKey(
+        "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
+    )
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     text = models.CharField(max_length=255)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -22,7 +28,9 @@ class Notification(models.Model):
     class Meta:
         indexes = [
             # Serves the bell's unread count and the notification list, newest first.
-            models.Index(fields=["recipient", "read_at", "-created_at"], name="notif_inbox_idx"),
+            models.Index(
+                fields=["recipient", "workspace", "read_at", "-created_at"], name="notif_inbox_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -54,6 +62,7 @@ class EmailKind(models.TextChoices):
 class EmailStatus(models.TextChoices):
     WAITING = "waiting", "Waiting"  # in its digest window, or queued to go now
     RETRYING = "retrying", "Retrying"  # a send failed; tried again at send_after
+    SENDING = "sending", "Sending"  # a worker is handing it to the mail server now
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"  # every attempt failed; an admin can send it again
     WITHHELD = "withheld", "Withheld"  # nothing in it may reach the recipient any more
@@ -92,6 +101,12 @@ class OutgoingEmail(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # A send in progress (status "sending"): when a worker took it, and when it began handing
+    # it to the mail server. A worker that dies before the hand-over leaves an e-mail that is
+    # safely sent again; one that dies during it leaves one that may have gone out, which is
+    # never sent twice: it is marked failed for an Admin to check (delivery.py).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    handed_over_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

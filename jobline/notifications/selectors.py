@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.conf import settings
 from django.db.models import QuerySet
 
+from jobline.core.background import last_seen, seconds_since
+from jobline.core.models import ProcessKind
 from jobline.notifications.models import EmailStatus, OutgoingEmail
 from jobline.workspaces.models import Workspace
 
@@ -21,3 +26,24 @@ def outgoing_emails(
 
 def problem_count(*, workspace: Workspace) -> int:
     return OutgoingEmail.objects.filter(workspace=workspace, status__in=PROBLEM_STATUSES).count()
+
+
+@dataclass(frozen=True)
+class ProcessSeen:
+    """A background process kind as the delivery page shows it."""
+
+    name: str
+    seconds_ago: int | None  # None: never seen
+
+    @property
+    def stale(self) -> bool:
+        limit = settings.JOBLINE_BACKGROUND_STALE_SECONDS
+        return self.seconds_ago is None or self.seconds_ago > limit
+
+
+def background_processes() -> list[ProcessSeen]:
+    """When the worker (which sends the e-mails) and the scheduler were last alive."""
+    return [
+        ProcessSeen("Worker", seconds_since(last_seen(ProcessKind.WORKER))),
+        ProcessSeen("Scheduler", seconds_since(last_seen(ProcessKind.SCHEDULER))),
+    ]

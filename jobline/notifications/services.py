@@ -45,7 +45,10 @@ def alert_staff(activity: Activity) -> list[Notification]:
     notifications = []
     for recipient in recipients:
         notification, _created = Notification.objects.update_or_create(
-            recipient=recipient, job=job, created_at=at, defaults={"text": text[:255]}
+            recipient=recipient,
+            job=job,
+            created_at=at,
+            defaults={"text": text[:255], "workspace_id": job.workspace_id},
         )
         notifications.append(notification)
         emails.staff_alert_queue(job=job, recipient=recipient, text=text, at=at)
@@ -82,13 +85,13 @@ def alert_text(job: Job, at: dt.datetime) -> str:
 
 def unread_count(*, user: User, workspace_id: int) -> int:
     return Notification.objects.filter(
-        recipient=user, read_at__isnull=True, job__workspace_id=workspace_id
+        recipient=user, read_at__isnull=True, workspace_id=workspace_id
     ).count()
 
 
 def inbox(*, user: User, workspace_id: int) -> QuerySet[Notification]:
     return (
-        Notification.objects.filter(recipient=user, job__workspace_id=workspace_id)
+        Notification.objects.filter(recipient=user, workspace_id=workspace_id)
         .select_related("job")
         .order_by("-created_at", "-id")
     )
@@ -97,7 +100,7 @@ def inbox(*, user: User, workspace_id: int) -> QuerySet[Notification]:
 @service
 def mark_all_read(*, user: User, workspace_id: int) -> int:
     return Notification.objects.filter(
-        recipient=user, read_at__isnull=True, job__workspace_id=workspace_id
+        recipient=user, read_at__isnull=True, workspace_id=workspace_id
     ).update(read_at=timezone.now())
 
 

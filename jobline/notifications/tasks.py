@@ -1,4 +1,4 @@
-"""Background tasks of notifications (run by `manage.py db_worker`)."""
+"""Background tasks of notifications (run by `manage.py run_worker`)."""
 
 from __future__ import annotations
 
@@ -26,5 +26,5 @@ def enqueue_delivery(email_id: int, when: dt.datetime) -> None:
     """Queue the delivery of an outbox e-mail for ``when`` (after the change committed)."""
     try:
         deliver_email.using(run_after=when).enqueue(email_id)
-    except Exception:  # the outbox row stays; `manage.py send_due_emails` picks it up
+    except Exception:  # the outbox row stays; the scheduler's send_due_emails picks it up
         logger.exception("Could not enqueue the delivery of e-mail %s", email_id)

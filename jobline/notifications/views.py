@@ -51,6 +51,7 @@ def email_delivery(request: HttpRequest) -> HttpResponse:
             "problems_only": problems_only,
             "problem_count": selectors.problem_count(workspace=request.workspace),
             "digest_minutes": settings.JOBLINE_EMAIL_DIGEST_SECONDS // 60,
+            "processes": selectors.background_processes(),
         },
     )
 
