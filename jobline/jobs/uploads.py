@@ -15,6 +15,7 @@ messages, stage forms and document requests in services.py and requests.py);
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -146,13 +147,65 @@ def files_stored(uploads: Sequence[File] | Mapping[str, Sequence[File]]) -> Iter
         raise
 
 
+class StorageUnavailable(UploadRejected):
+    """The server could not store a file: its disk is full or its upload folder cannot be
+    written. Not the file's fault, so not a 400: 507 (full) or 503 (read-only)."""
+
+    DISK_FULL = "disk_full"
+    NOT_WRITABLE = "not_writable"
+
+    def __init__(self, *, full: bool, name: str) -> None:
+        if full:
+            message = (
+                f"“{name}” could not be saved: the server has run out of space for files. "
+                "Nothing was saved. Try again later, or tell your administrator."
+            )
+        else:
+            message = (
+                f"“{name}” could not be saved: the server cannot store files right now. "
+                "Nothing was saved. Try again later, or tell your administrator."
+            )
+        super().__init__(message, reason=self.DISK_FULL if full else self.NOT_WRITABLE, name=name)
+        self.http_status = 507 if full else 503
+
+
+DISK_FULL_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+NOT_WRITABLE_ERRORS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+
+
+def refusal_status(error: ValidationError) -> int:
+    """The HTTP status of a refused change: 400, unless storage (not the input) failed."""
+    return getattr(error, "http_status", 400)
+
+
+def _save(storage: Storage, name: str, content: File, *, shown_as: str) -> str:
+    """Write one file; on a full or unwritable disk, remove what was written of it (a
+    partial or empty file would keep the disk full) and say so in the person's words."""
+    try:
+        return storage.save(name, content)
+    except OSError as error:
+        if error.errno not in DISK_FULL_ERRORS | NOT_WRITABLE_ERRORS:
+            raise
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.warning("Could not remove the partial file %s", name, exc_info=True)
+        logger.error("Storing an upload failed: %s", error)
+        raise StorageUnavailable(full=error.errno in DISK_FULL_ERRORS, name=shown_as) from error
+
+
 def _write(stored: StoredFiles, item: Inspected) -> StoredFile:
-    file_name = stored.storage.save(_generated_name("file", item.extension), item.content)
+    file_name = _save(
+        stored.storage, _generated_name("file", item.extension), item.content, shown_as=item.name
+    )
     thumbnail_name = ""
     if item.thumbnail is not None:
         try:
-            thumbnail_name = stored.storage.save(
-                _generated_name("thumbnail", item.thumbnail_extension), item.thumbnail
+            thumbnail_name = _save(
+                stored.storage,
+                _generated_name("thumbnail", item.thumbnail_extension),
+                item.thumbnail,
+                shown_as=item.name,
             )
         except BaseException:
             stored.storage.delete(file_name)

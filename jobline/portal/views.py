@@ -24,6 +24,7 @@ from jobline.jobs import requests as document_requests
 from jobline.jobs.choices import ActorKind
 from jobline.jobs.forms import field_name
 from jobline.jobs.models import Job
+from jobline.jobs.uploads import refusal_status
 from jobline.jobs.views.files import serve_stored_file
 from jobline.portal import selectors, services
 from jobline.portal.forms import CustomerFieldsForm, ReplyForm, SetPasswordForm, UploadForm
@@ -147,6 +148,7 @@ def _back_to(job: Any, anchor: str) -> HttpResponse:
 def job_reply(request: HttpRequest, job_id: int) -> HttpResponse:
     job, viewer = selectors.customer_job(user=request.user, job_id=job_id)
     form = ReplyForm(request.POST, request.FILES)
+    status = 400
     if form.is_valid():
         try:
             services.customer_reply(
@@ -160,10 +162,11 @@ def job_reply(request: HttpRequest, job_id: int) -> HttpResponse:
             return _back_to(job, "conversation")
         except ValidationError as error:
             form.add_error(None, error.messages)
+            status = refusal_status(error)
         else:
             messages.success(request, "Sent. We'll let the team know.")
             return _back_to(job, "conversation")
-    return render_job_page(request, job, viewer, status=400, reply_form=form)
+    return render_job_page(request, job, viewer, status=status, reply_form=form)
 
 
 @customer_required
@@ -171,6 +174,7 @@ def job_reply(request: HttpRequest, job_id: int) -> HttpResponse:
 def job_upload(request: HttpRequest, job_id: int) -> HttpResponse:
     job, viewer = selectors.customer_job(user=request.user, job_id=job_id)
     form = UploadForm(request.POST, request.FILES)
+    status = 400
     if form.is_valid():
         try:
             services.customer_upload(
@@ -178,10 +182,11 @@ def job_upload(request: HttpRequest, job_id: int) -> HttpResponse:
             )
         except ValidationError as error:
             form.add_error("files", error.messages)
+            status = refusal_status(error)
         else:
             messages.success(request, "Uploaded. Thank you.")
             return _back_to(job, "files")
-    return render_job_page(request, job, viewer, status=400, upload_form=form)
+    return render_job_page(request, job, viewer, status=status, upload_form=form)
 
 
 @customer_required
@@ -199,7 +204,11 @@ def request_upload(request: HttpRequest, job_id: int, request_id: int) -> HttpRe
         )
     except ValidationError as error:
         return render_job_page(
-            request, job, viewer, status=400, request_errors={document_request.pk: error.messages}
+            request,
+            job,
+            viewer,
+            status=refusal_status(error),
+            request_errors={document_request.pk: error.messages},
         )
     messages.success(request, f"Thank you — “{document_request.title}” sent.")
     return _back_to(job, "asked")

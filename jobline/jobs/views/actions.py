@@ -31,6 +31,7 @@ from jobline.jobs.forms import (
 )
 from jobline.jobs.models import Job
 from jobline.jobs.services import RequiredFieldsMissing
+from jobline.jobs.uploads import refusal_status
 from jobline.jobs.views.common import (
     apply_errors,
     job_of,
@@ -277,7 +278,7 @@ def job_form_save(request: HttpRequest, number: int, stage_id: int) -> HttpRespo
         return render_job_page(request, job_of(request, number), status=409, **{form_key: form})
     except ValidationError as error:  # a refused upload: its message goes next to its field
         apply_errors(form, error)
-        return render_job_page(request, job, status=400, **{form_key: form})
+        return render_job_page(request, job, status=refusal_status(error), **{form_key: form})
     messages.success(request, "Form saved." if entry else "Nothing changed.")
     return redirect(_job_page_url(job, f"stage-form-{stage.pk}"))
 
@@ -310,7 +311,7 @@ def job_message(request: HttpRequest, number: int) -> HttpResponse:
         apply_errors(form, error)
         if not form.errors:
             form.add_error(None, error.messages)
-        return render_job_page(request, job, status=400, composer=form)
+        return render_job_page(request, job, status=refusal_status(error), composer=form)
     sent = visibility == Visibility.CUSTOMER
     messages.success(request, "Sent to the customer." if sent else "Internal note added.")
     return _done(request, job, "feed")
@@ -321,6 +322,7 @@ def job_files_add(request: HttpRequest, number: int) -> HttpResponse:
     """Files straight onto the job (several at once, or dropped onto the page)."""
     job = job_of(request, number)
     form = FileUploadForm(request.POST, request.FILES)
+    status = 400
     if form.is_valid():
         files = form.cleaned_data["files"]
         try:
@@ -330,11 +332,12 @@ def job_files_add(request: HttpRequest, number: int) -> HttpResponse:
             )  # fmt: skip
         except ValidationError as error:
             form.add_error("files", error.messages)
+            status = refusal_status(error)
         else:
             count = len(files)
             messages.success(request, f"{count} file{'s' if count != 1 else ''} added.")
             return _done(request, job, "files")
-    return render_job_page(request, job, status=400, file_form=form)
+    return render_job_page(request, job, status=status, file_form=form)
 
 
 @jobs_action
