@@ -8,7 +8,10 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         # Every new feed entry may mean an e-mail to the customer or an alert to staff; the
         # jobs app tells us through its hook (it sits below and cannot import us).
+        from jobline.core import backups
         from jobline.jobs import hooks
-        from jobline.notifications import listeners, periodic  # noqa: F401 (declares its jobs)
+        from jobline.notifications import listeners, periodic, services  # noqa: F401 (its jobs)
 
         hooks.on_activity_logged(listeners.on_activity_logged)
+        # A restored copy holds its outbox for an Admin (the original may have sent it).
+        backups.on_restored(services.hold_outbox_after_restore)

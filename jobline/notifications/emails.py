@@ -109,13 +109,19 @@ def queue(*, job: Job, **fields: Any) -> OutgoingEmail:
     return email
 
 
+# What an Admin may send again: failed, retrying, or held after a restore.
+SENDABLE_AGAIN = (EmailStatus.FAILED, EmailStatus.RETRYING, EmailStatus.HELD)
+
+
 def send_again(email: OutgoingEmail) -> OutgoingEmail:
-    """A fresh round of attempts for a failed e-mail, now (inside the caller's transaction)."""
-    if email.status not in (EmailStatus.FAILED, EmailStatus.RETRYING):
+    """A fresh round of attempts for a failed or held e-mail, now (inside the caller's
+    transaction)."""
+    if email.status not in SENDABLE_AGAIN:
         return email
     email.status = EmailStatus.RETRYING
     email.attempts = 0
     email.send_after = timezone.now()
-    email.save(update_fields=["status", "attempts", "send_after"])
+    email.claimed_at = email.handed_over_at = None
+    email.save(update_fields=["status", "attempts", "send_after", "claimed_at", "handed_over_at"])
     schedule(email)
     return email

@@ -66,6 +66,7 @@ class EmailStatus(models.TextChoices):
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"  # every attempt failed; an admin can send it again
     WITHHELD = "withheld", "Withheld"  # nothing in it may reach the recipient any more
+    HELD = "held", "Held after a restore"  # waits for an Admin: the original may have sent it
 
 
 class OutgoingEmail(models.Model):

@@ -12,7 +12,7 @@ from jobline.core.models import ProcessKind
 from jobline.notifications.models import EmailStatus, OutgoingEmail
 from jobline.workspaces.models import Workspace
 
-PROBLEM_STATUSES = (EmailStatus.RETRYING, EmailStatus.FAILED)
+PROBLEM_STATUSES = (EmailStatus.RETRYING, EmailStatus.FAILED, EmailStatus.HELD)
 
 
 def outgoing_emails(
@@ -47,3 +47,16 @@ def background_processes() -> list[ProcessSeen]:
         ProcessSeen("Worker", seconds_since(last_seen(ProcessKind.WORKER))),
         ProcessSeen("Scheduler", seconds_since(last_seen(ProcessKind.SCHEDULER))),
     ]
+
+
+@dataclass(frozen=True)
+class Held:
+    count: int
+    note: str  # why (the first one's note: they were all held by one restore)
+
+
+def held_emails(*, workspace: Workspace) -> Held:
+    """E-mails held after a restore, waiting for an Admin."""
+    held = OutgoingEmail.objects.filter(workspace=workspace, status=EmailStatus.HELD)
+    first = held.order_by("id").values_list("last_error", flat=True).first()
+    return Held(count=held.count(), note=first or "")

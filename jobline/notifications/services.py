@@ -8,13 +8,14 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.core.backups import Manifest
 from jobline.core.transactions import service
 from jobline.jobs import activity as payloads
 from jobline.jobs.choices import ActorKind
 from jobline.jobs.models import Activity, Job, JobFollower
 from jobline.notifications import emails
-from jobline.notifications.models import Notification, OutgoingEmail
-from jobline.workspaces.models import Membership
+from jobline.notifications.models import EmailStatus, Notification, OutgoingEmail
+from jobline.workspaces.models import Membership, Workspace
 from jobline.workspaces.services import audit_record
 
 REPLY_QUOTE_CHARS = 80
@@ -118,3 +119,37 @@ def email_send_again(*, email: OutgoingEmail, actor: User) -> OutgoingEmail:
             target=f"{locked.job.reference} → {locked.to_address}", old=old, new=locked.status,
         )  # fmt: skip
     return locked
+
+
+def held_note(manifest: Manifest) -> str:
+    return (
+        f"Held: this copy was restored from a backup of {manifest.created_at:%d %b %Y %H:%M} "
+        "UTC, and the original may have sent it after that. Send it only if it did not go out."
+    )
+
+
+def hold_outbox_after_restore(manifest: Manifest) -> str:
+    """A restored copy sends nothing by itself: every e-mail still waiting at the backup is
+    held until an Admin releases it (core/backups.py runs this after a restore)."""
+    held = OutgoingEmail.objects.filter(
+        status__in=(EmailStatus.WAITING, EmailStatus.RETRYING, EmailStatus.SENDING)
+    ).update(status=EmailStatus.HELD, last_error=held_note(manifest), claimed_at=None)
+    return f"{held} e-mail(s) that were waiting are held until an Admin releases them."
+
+
+@service
+def email_release_held(*, workspace: Workspace, actor: User) -> int:
+    """An Admin's "Send the held e-mails" after a restore: each goes out now; audited."""
+    held = list(
+        OutgoingEmail.objects.select_for_update()
+        .filter(workspace=workspace, status=EmailStatus.HELD)
+        .order_by("id")
+    )
+    for email in held:
+        emails.send_again(email)
+    if held:
+        audit_record(
+            workspace=workspace, actor=actor, action="email.released",
+            target=f"{len(held)} held e-mail(s)", old=EmailStatus.HELD, new=EmailStatus.RETRYING,
+        )  # fmt: skip
+    return len(held)

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from jobline.notifications import selectors, services
-from jobline.notifications.models import EmailStatus
+from jobline.notifications.emails import SENDABLE_AGAIN
 from jobline.workspaces.permissions import admin_required, member_required
 
 
@@ -52,6 +52,7 @@ def email_delivery(request: HttpRequest) -> HttpResponse:
             "problem_count": selectors.problem_count(workspace=request.workspace),
             "digest_minutes": settings.JOBLINE_EMAIL_DIGEST_SECONDS // 60,
             "processes": selectors.background_processes(),
+            "held": selectors.held_emails(workspace=request.workspace),
         },
     )
 
@@ -62,7 +63,16 @@ def email_send_again(request: HttpRequest, email_id: int) -> HttpResponse:
     email = selectors.outgoing_emails(workspace=request.workspace).filter(pk=email_id).first()
     if email is None:
         raise Http404("No such e-mail.")
-    if email.status in (EmailStatus.FAILED, EmailStatus.RETRYING):
+    if email.status in SENDABLE_AGAIN:
         services.email_send_again(email=email, actor=request.user)
         messages.success(request, f"The e-mail to {email.to_address} will be sent again now.")
+    return redirect("notifications:email_delivery")
+
+
+@admin_required
+@require_POST
+def email_release_held(request: HttpRequest) -> HttpResponse:
+    released = services.email_release_held(workspace=request.workspace, actor=request.user)
+    if released:
+        messages.success(request, f"{released} held e-mail{'s' if released != 1 else ''} sent now.")
     return redirect("notifications:email_delivery")

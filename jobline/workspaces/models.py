@@ -184,6 +184,7 @@ AUDIT_ACTION_LABELS = {
     "customer.notifications": "Customer e-mails",
     "customer.portal_invited": "Invited to the portal",
     "email.sent_again": "E-mail sent again",
+    "email.released": "Held e-mails released after a restore",
 }
 
 # What the audit log calls the settings of pipelines, stages, form fields and customers.
