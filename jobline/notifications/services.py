@@ -123,8 +123,9 @@ def email_send_again(*, email: OutgoingEmail, actor: User) -> OutgoingEmail:
 
 def held_note(manifest: Manifest) -> str:
     return (
-        f"Held: this copy was restored from a backup of {manifest.created_at:%d %b %Y %H:%M} "
-        "UTC, and the original may have sent it after that. Send it only if it did not go out."
+        f"Held: this copy was restored from a backup of {manifest.created_at.day} "
+        f"{manifest.created_at:%b %Y %H:%M} UTC, and the original may have sent it after that. "
+        "Send it only if it did not go out."
     )
 
 
