@@ -180,7 +180,9 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> Outcome:
             return Outcome("nothing to do")
         if email.status == EmailStatus.SENDING:
             if email.claimed_at and email.claimed_at > now - _lease():
-                return Outcome("being sent")  # by a live worker
+                # Another worker took it inside the lease: alive, or died a moment ago. Look
+                # again once its lease is over (then it is sent, or recovered below).
+                return Outcome("being sent", retry_at=email.claimed_at + _lease())
             if _recover_abandoned_send(email) != EmailStatus.WAITING:
                 return Outcome(email.status)
         if email.status not in SENDABLE:

@@ -14,7 +14,12 @@ from django_tasks_db.models import DBTaskResult
 
 from jobline.core import background
 from jobline.core.models import ProcessHeartbeat, ProcessKind
+from jobline.jobs import services
+from jobline.notifications import delivery
+from jobline.notifications.models import EmailStatus, OutgoingEmail
 from jobline.notifications.tasks import deliver_email
+from jobline.pipelines.services import pipeline_create_from_blueprint
+from tests.conftest import Cast
 
 
 def test_a_lost_database_is_waited_out_with_growing_pauses_and_logged(
@@ -115,3 +120,36 @@ def test_a_heartbeat_is_one_row_per_process_kept_fresh(settings: Any) -> None:
     assert not background.is_fresh(ProcessKind.SCHEDULER)
     later = timezone.now() + dt.timedelta(seconds=181)
     assert not background.is_fresh(ProcessKind.WORKER, now=later)
+
+
+@pytest.mark.django_db
+def test_a_send_claimed_inside_its_lease_is_looked_at_again_when_the_lease_ends(
+    settings: Any, cast: Cast
+) -> None:
+    # The task of a worker that died a moment after claiming the e-mail can be handed back
+    # before the e-mail's own lease is over: the re-run must come back, not give up.
+    settings.JOBLINE_TASK_LEASE_SECONDS = 300
+    email = waiting_email(cast)
+    claimed = timezone.now() - dt.timedelta(seconds=10)
+    OutgoingEmail.objects.filter(pk=email.pk).update(status=EmailStatus.SENDING, claimed_at=claimed)
+    outcome = delivery.deliver(email.pk)
+    assert outcome.status == "being sent"
+    assert outcome.retry_at == claimed + dt.timedelta(seconds=300)
+    later = delivery.deliver(email.pk, now=claimed + dt.timedelta(seconds=301))
+    assert later.status == "sent"
+
+
+def waiting_email(cast: Cast) -> OutgoingEmail:
+    cast.workspace.portal_enabled = True
+    cast.workspace.save()
+    pipeline = pipeline_create_from_blueprint(
+        workspace=cast.workspace, blueprint_key="repair", actor=cast.admin
+    )
+    job = services.job_create(
+        workspace=cast.workspace, pipeline=pipeline, title="Laptop", actor=cast.admin,
+        customer=cast.customer,
+    )  # fmt: skip
+    services.message_add(job=job, body="Ready", visibility="customer", actor=cast.admin)
+    email = OutgoingEmail.objects.get(job=job)
+    OutgoingEmail.objects.filter(pk=email.pk).update(send_after=timezone.now())
+    return email
