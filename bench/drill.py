@@ -50,6 +50,7 @@ DRILL_DIR = ROOT / "var" / "drill"
 DATABASE = "jobline_drill"
 RESTORED = "jobline_drill_restored"
 PG = {"host": "127.0.0.1", "user": "postgres"}
+LOGIN_URL = "/accounts/sign-in/"
 STAFF = ("owner@demo.jobline.test", "alex@demo.jobline.test", "sam@demo.jobline.test")
 
 
@@ -225,7 +226,7 @@ def simulated_user(
         try:
             sign_in(
                 browser,
-                {"login_url": "/accounts/login/", "email": email, "password": DEMO_PASSWORD},
+                {"login_url": LOGIN_URL, "email": email, "password": DEMO_PASSWORD},
             )
             break
         except (OSError, BenchFailure):
@@ -300,9 +301,7 @@ def full_disk(processes_env: dict[str, str], port_holder: list[int]) -> dict[str
         )
         time.sleep(3)
         browser = Browser(port)
-        sign_in(
-            browser, {"login_url": "/accounts/login/", "email": STAFF[0], "password": DEMO_PASSWORD}
-        )
+        sign_in(browser, {"login_url": LOGIN_URL, "email": STAFF[0], "password": DEMO_PASSWORD})
         number = query(DATABASE, "SELECT number FROM jobs_job ORDER BY number LIMIT 1")[0][0]
         page = browser.send("GET", f"/jobs/{number}/")
         boundary = "drillboundary"
