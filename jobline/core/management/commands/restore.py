@@ -23,8 +23,9 @@ class Command(BaseCommand):
             manifest, notes = restore(options["directory"])
         except BackupError as error:
             raise CommandError(str(error)) from error
+        taken = manifest.created_at
         self.stdout.write(
-            f"Restored the backup of {manifest.created_at:%d %b %Y %H:%M} UTC "
+            f"Restored the backup of {taken.day} {taken:%b %Y %H:%M} UTC "
             f"({sum(manifest.counts.values()):,} rows, {manifest.media_files:,} files)."
         )
         for note in notes:
