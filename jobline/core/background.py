@@ -45,6 +45,8 @@ def beat(process_id: str, kind: ProcessKind) -> None:
     now = timezone.now()
     updated = ProcessHeartbeat.objects.filter(process_id=process_id).update(last_seen_at=now)
     if not updated:
+        # A new process: forget those not heard of for a week (each start has a new id).
+        ProcessHeartbeat.objects.filter(last_seen_at__lt=now - dt.timedelta(days=7)).delete()
         ProcessHeartbeat.objects.create(
             process_id=process_id,
             kind=kind,

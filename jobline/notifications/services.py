@@ -15,7 +15,7 @@ from jobline.jobs.choices import ActorKind
 from jobline.jobs.models import Activity, Job, JobFollower
 from jobline.notifications import emails
 from jobline.notifications.models import EmailStatus, Notification, OutgoingEmail
-from jobline.workspaces.models import Membership, Workspace
+from jobline.workspaces.models import Membership, Role, Workspace
 from jobline.workspaces.services import audit_record
 
 REPLY_QUOTE_CHARS = 80
@@ -154,3 +154,33 @@ def email_release_held(*, workspace: Workspace, actor: User) -> int:
             target=f"{len(held)} held e-mail(s)", old=EmailStatus.HELD, new=EmailStatus.RETRYING,
         )  # fmt: skip
     return len(held)
+
+
+WORKER_STOPPED = "The background worker has stopped: e-mails are not going out"
+
+
+@service
+def tell_admins_worker_stopped(*, last_seen: dt.datetime | None) -> int:
+    """A bell notification for every Admin of every workspace that no worker has been seen
+    (the scheduler's watch_worker job), once per outage: an alert written after the worker
+    was last seen belongs to this outage. Returns how many were told."""
+    local = timezone.localtime(last_seen) if last_seen else None
+    since = f"since {local.day} {local:%b %H:%M}" if local else "ever"
+    text = f"{WORKER_STOPPED} (not seen {since}; Settings → E-mail delivery)"
+    told = 0
+    for admin in Membership.objects.active().filter(role=Role.ADMIN, user__is_active=True):
+        already = Notification.objects.filter(
+            recipient_id=admin.user_id,
+            workspace_id=admin.workspace_id,
+            job__isnull=True,
+            text__startswith=WORKER_STOPPED,
+        )
+        if last_seen is not None:
+            already = already.filter(created_at__gt=last_seen)
+        if already.exists():
+            continue
+        Notification.objects.create(
+            recipient_id=admin.user_id, workspace_id=admin.workspace_id, text=text[:255]
+        )
+        told += 1
+    return told

@@ -120,6 +120,10 @@ def test_a_heartbeat_is_one_row_per_process_kept_fresh(settings: Any) -> None:
     assert not background.is_fresh(ProcessKind.SCHEDULER)
     later = timezone.now() + dt.timedelta(seconds=181)
     assert not background.is_fresh(ProcessKind.WORKER, now=later)
+    # Every start is a new process id; a week-old one is forgotten when the next starts.
+    ProcessHeartbeat.objects.update(last_seen_at=timezone.now() - dt.timedelta(days=8))
+    background.beat("w2", ProcessKind.WORKER)
+    assert list(ProcessHeartbeat.objects.values_list("process_id", flat=True)) == ["w2"]
 
 
 @pytest.mark.django_db

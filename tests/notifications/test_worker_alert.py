@@ -12,7 +12,8 @@ from django.utils import timezone
 from jobline.core.background import beat
 from jobline.core.models import ProcessHeartbeat, ProcessKind
 from jobline.notifications.models import Notification
-from jobline.notifications.periodic import WORKER_STOPPED, watch_worker
+from jobline.notifications.periodic import watch_worker
+from jobline.notifications.services import WORKER_STOPPED
 from tests.conftest import Cast
 
 
