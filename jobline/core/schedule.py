@@ -82,6 +82,6 @@ def run_due(*, process_id: str, now: dt.datetime | None = None) -> list[RunRepor
         PeriodicRun.objects.filter(name=job.name).update(
             last_finished_at=timezone.now(), last_outcome=outcome[:2000]
         )
-        logger.info("Periodic job %s: %s", job.name, outcome)
+        logger.debug("Periodic job %s: %s", job.name, outcome)  # the row keeps it too
         reports.append(RunReport(name=job.name, outcome=outcome, ok=ok))
     return reports
