@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test serve install install-test lint format migrate clean bench leakcheck
+.PHONY: demo test serve install install-test lint format migrate clean bench leakcheck drill
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,12 @@ serve: install
 ## BENCH_CACHE_URL=redis://…, BENCH_RESET=1, BENCH_EXPLAIN=1 (bench/README.md)
 bench: install
 	$(PY) -m bench
+
+## make drill: the operations drill on PostgreSQL (as root): 50 users for 5 minutes through
+## gunicorn, a PostgreSQL restart, a worker kill -9, a full tmpfs, a backup restored
+## (bench/README.md). Knobs: DRILL_SECONDS=300, DRILL_USERS=50
+drill: install-test
+	$(PY) -m bench.drill
 
 ## make leakcheck: the visibility oracle (the written rules, modelled in the test) on 10,000
 ## random job histories. One rule or facet alone: make leakcheck LEAKCHECK_RULES=R4,S1/staff-preview
