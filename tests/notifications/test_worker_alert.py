@@ -13,8 +13,13 @@ from jobline.core.background import beat
 from jobline.core.models import ProcessHeartbeat, ProcessKind
 from jobline.notifications.models import Notification
 from jobline.notifications.periodic import watch_worker
-from jobline.notifications.services import WORKER_STOPPED
-from tests.conftest import Cast
+from jobline.notifications.services import (
+    WORKER_STOPPED,
+    tell_admins_worker_stopped,
+    unread_count,
+)
+from jobline.workspaces.models import Membership, Role
+from tests.conftest import Cast, client_for
 
 
 def alerts() -> list[tuple[int, int]]:
@@ -75,3 +80,24 @@ def test_the_delivery_page_says_when_the_worker_was_last_seen(
     )
     stale = as_admin.get("/notifications/email/").text
     assert "No background worker is running (last seen 5 min ago)." in stale
+
+
+def test_each_workspace_shows_only_its_own_notifications(cast: Cast) -> None:
+    # Notifications carry their workspace: a person in two workspaces sees each one's bell
+    # and list only inside it (they used to be scoped through their job).
+    Membership.objects.create(workspace=cast.other_workspace, user=cast.admin, role=Role.ADMIN)
+    ProcessHeartbeat.objects.all().delete()
+    tell_admins_worker_stopped(last_seen=None)  # one per workspace the person is Admin of
+    Notification.objects.filter(recipient=cast.admin, workspace=cast.workspace).update(
+        text="The Harbour alert"
+    )
+    client = client_for(cast.admin)
+    here = client.get(f"/notifications/?workspace={cast.workspace.pk}")
+    elsewhere = client.get(f"/notifications/?workspace={cast.other_workspace.pk}")
+    assert here.status_code == elsewhere.status_code == 200
+    assert "The Harbour alert" in here.text and WORKER_STOPPED not in here.text
+    assert WORKER_STOPPED in elsewhere.text and "The Harbour alert" not in elsewhere.text
+    assert unread_count(user=cast.admin, workspace_id=cast.workspace.pk) == 1
+    assert unread_count(user=cast.admin, workspace_id=cast.other_workspace.pk) == 1
+    assert client.post("/notifications/read/").status_code == 302  # in the last one opened
+    assert unread_count(user=cast.admin, workspace_id=cast.workspace.pk) == 1
