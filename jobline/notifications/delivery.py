@@ -16,12 +16,13 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from jobline.core.background import DATABASE_DOWN
 from jobline.core.mail import email_message
 from jobline.customers.unsubscribe import unsubscribe_token
 from jobline.jobs import customer_view
@@ -37,8 +38,6 @@ from jobline.workspaces.viewers import customer_viewer
 
 logger = logging.getLogger(__name__)
 
-# A lost database is not the mail server's failure: the worker waits it out (core/background).
-DATABASE_DOWN = (DatabaseError,)
 # What every send attempt records on the outbox row.
 ATTEMPT_FIELDS = ("subject", "to_address", "attempts", "last_error", "status")
 
@@ -207,7 +206,7 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> Outcome:
         mail_server.open()
         OutgoingEmail.objects.filter(pk=email.pk).update(handed_over_at=timezone.now())
         mail_server.send_messages([message])
-    except DATABASE_DOWN:
+    except DATABASE_DOWN:  # not the mail server's failure: the worker waits it out
         raise  # the row stays "sending"; recovered after the lease like a dead worker's
     except Exception as error:  # any failure of the mail server: retry, never raise
         return _failed(email, error, now=now)

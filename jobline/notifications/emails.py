@@ -109,14 +109,10 @@ def queue(*, job: Job, **fields: Any) -> OutgoingEmail:
     return email
 
 
-# What an Admin may send again: failed, retrying, or held after a restore.
-SENDABLE_AGAIN = (EmailStatus.FAILED, EmailStatus.RETRYING, EmailStatus.HELD)
-
-
 def send_again(email: OutgoingEmail) -> OutgoingEmail:
     """A fresh round of attempts for a failed or held e-mail, now (inside the caller's
     transaction)."""
-    if email.status not in SENDABLE_AGAIN:
+    if not email.can_be_sent_again:
         return email
     email.status = EmailStatus.RETRYING
     email.attempts = 0

@@ -69,6 +69,10 @@ class EmailStatus(models.TextChoices):
     HELD = "held", "Held after a restore"  # waits for an Admin: the original may have sent it
 
 
+# What an Admin may send again by hand (OutgoingEmail.can_be_sent_again).
+SENDABLE_AGAIN = (EmailStatus.FAILED, EmailStatus.RETRYING, EmailStatus.HELD)
+
+
 class OutgoingEmail(models.Model):
     """One e-mail on its way: written in the same transaction as the change it reports, sent
     by a background task after that commits. The record stays, so admins see what went out,
@@ -120,3 +124,8 @@ class OutgoingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to_address or '?'} ({self.status})"
+
+    @property
+    def can_be_sent_again(self) -> bool:
+        """What an Admin may send again: failed, retrying, or held after a restore."""
+        return self.status in SENDABLE_AGAIN

@@ -10,7 +10,6 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from jobline.notifications import selectors, services
-from jobline.notifications.emails import SENDABLE_AGAIN
 from jobline.workspaces.permissions import admin_required, member_required
 
 
@@ -63,7 +62,7 @@ def email_send_again(request: HttpRequest, email_id: int) -> HttpResponse:
     email = selectors.outgoing_emails(workspace=request.workspace).filter(pk=email_id).first()
     if email is None:
         raise Http404("No such e-mail.")
-    if email.status in SENDABLE_AGAIN:
+    if email.can_be_sent_again:
         services.email_send_again(email=email, actor=request.user)
         messages.success(request, f"The e-mail to {email.to_address} will be sent again now.")
     return redirect("notifications:email_delivery")

@@ -26,9 +26,9 @@ from jobline.jobs import services, uploads
 from jobline.jobs.models import Attachment, Job
 from jobline.notifications.models import EmailStatus, OutgoingEmail
 from jobline.notifications.services import hold_outbox_after_restore
-from jobline.pipelines.services import pipeline_create_from_blueprint
 from tests.conftest import Cast
 from tests.jobs.upload_helpers import PDF_BYTES, image_bytes, upload
+from tests.mail_and_processes import database_url, job_with_customer_reply
 from tests.test_security import PROJECT_ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,14 +66,6 @@ outbox = sorted(OutgoingEmail.objects.values_list("status", flat=True))
 print(json.dumps({"counts": counts, "page": page, "files": files, "guarded": guarded,
                   "outbox": outbox}))
 """
-
-
-def database_url(name: str | None = None) -> str:
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{name or db['NAME']}"
-    user = db.get("USER") or "postgres"
-    return f"postgres://{user}@{db['HOST']}:{db['PORT']}/{name or db['NAME']}"
 
 
 def manage(*args: str, database: str, media: Path) -> subprocess.CompletedProcess[str]:
@@ -122,15 +114,9 @@ def empty_database(tmp_path: Path) -> Iterator[str]:
 @pytest.fixture
 def busy_job(cast: Cast) -> Job:
     """A job with a feed, a photo and a PDF, and a customer e-mail waiting in its digest."""
-    cast.workspace.portal_enabled = True
-    cast.workspace.save()
-    pipeline = pipeline_create_from_blueprint(
-        workspace=cast.workspace, blueprint_key="repair", actor=cast.admin
+    job = job_with_customer_reply(
+        cast, "We have your phone", title="Cracked screen", owner=cast.staff
     )
-    job = services.job_create(
-        workspace=cast.workspace, pipeline=pipeline, title="Cracked screen", actor=cast.admin,
-        customer=cast.customer, owner=cast.staff,
-    )  # fmt: skip
     services.message_add(
         job=job, body="Internal: order part", visibility="internal", actor=cast.admin
     )

@@ -14,12 +14,11 @@ from django_tasks_db.models import DBTaskResult
 
 from jobline.core import background
 from jobline.core.models import ProcessHeartbeat, ProcessKind
-from jobline.jobs import services
 from jobline.notifications import delivery
 from jobline.notifications.models import EmailStatus, OutgoingEmail
 from jobline.notifications.tasks import deliver_email
-from jobline.pipelines.services import pipeline_create_from_blueprint
 from tests.conftest import Cast
+from tests.mail_and_processes import job_with_customer_reply
 
 
 def test_a_lost_database_is_waited_out_with_growing_pauses_and_logged(
@@ -144,16 +143,6 @@ def test_a_send_claimed_inside_its_lease_is_looked_at_again_when_the_lease_ends(
 
 
 def waiting_email(cast: Cast) -> OutgoingEmail:
-    cast.workspace.portal_enabled = True
-    cast.workspace.save()
-    pipeline = pipeline_create_from_blueprint(
-        workspace=cast.workspace, blueprint_key="repair", actor=cast.admin
-    )
-    job = services.job_create(
-        workspace=cast.workspace, pipeline=pipeline, title="Laptop", actor=cast.admin,
-        customer=cast.customer,
-    )  # fmt: skip
-    services.message_add(job=job, body="Ready", visibility="customer", actor=cast.admin)
-    email = OutgoingEmail.objects.get(job=job)
+    email = OutgoingEmail.objects.get(job=job_with_customer_reply(cast, "Ready"))
     OutgoingEmail.objects.filter(pk=email.pk).update(send_after=timezone.now())
     return email

@@ -4,7 +4,6 @@ through a real restart of the database server. No e-mail is lost or sent twice."
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -21,37 +20,15 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection, connections
 
-from jobline.jobs import services
 from jobline.notifications.delivery import UNCERTAIN_ERROR
 from jobline.notifications.models import EmailStatus, Notification, OutgoingEmail
-from jobline.pipelines.services import pipeline_create_from_blueprint
 from tests.conftest import Cast
+from tests.mail_and_processes import Inbox, database_url, free_port, job_with_customer_reply
 from tests.test_security import PROJECT_ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LEASE_SECONDS = 2
-
-
-class Inbox:
-    """An SMTP server's mailbox; ``hold`` keeps the server from answering the end of DATA
-    for that long after it has stored the message (the moment a worker can die in doubt)."""
-
-    def __init__(self, hold: float = 0.0) -> None:
-        self.messages: list[bytes] = []
-        self.hold = hold
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content)
-        if self.hold:
-            await asyncio.sleep(self.hold)
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -95,14 +72,6 @@ def silent_mail_server() -> Iterator[int]:
     for each in held:
         each.close()
     listener.close()
-
-
-def database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    user = settings.get("USER") or "postgres"
-    return f"postgres://{user}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
 
 
 class WorkerProcess:
@@ -170,17 +139,7 @@ def wait_until(condition: Callable[[], Any], *, seconds: float = 30, what: str =
 
 def email_the_customer(cast: Cast, body: str) -> OutgoingEmail:
     """A reply to the customer: an outbox row and its delivery task, both committed."""
-    cast.workspace.portal_enabled = True
-    cast.workspace.save()
-    pipeline = pipeline_create_from_blueprint(
-        workspace=cast.workspace, blueprint_key="repair", actor=cast.admin
-    )
-    job = services.job_create(
-        workspace=cast.workspace, pipeline=pipeline, title="Laptop", actor=cast.admin,
-        customer=cast.customer,
-    )  # fmt: skip
-    services.message_add(job=job, body=body, visibility="customer", actor=cast.admin)
-    return OutgoingEmail.objects.get(job=job)
+    return OutgoingEmail.objects.get(job=job_with_customer_reply(cast, body))
 
 
 def status_of(email: OutgoingEmail) -> str:
@@ -205,7 +164,7 @@ def test_a_worker_killed_before_reaching_the_mail_server_leaves_a_send_that_runs
     wait_until(lambda: status_of(email) == EmailStatus.SENT, what="the recovered send")
     time.sleep(LEASE_SECONDS + 1)  # nothing else is handed back and sent
     assert len(inbox.messages) == 1
-    assert b"Ready for pickup" in inbox.messages[0]
+    assert b"Ready for pickup" in inbox.messages[0][1]
 
 
 def test_a_worker_killed_while_handing_over_never_sends_twice_and_an_admin_is_told(
@@ -256,7 +215,7 @@ def test_the_worker_stays_up_through_a_postgresql_restart(
 
     after = email_the_customer(cast, "After the restart")
     wait_until(lambda: status_of(after) == EmailStatus.SENT, what="the e-mail after the restart")
-    bodies = b"\n".join(inbox.messages)
+    bodies = b"\n".join(content for _, content in inbox.messages)
     assert len(inbox.messages) == 2
     assert b"Before the restart" in bodies and b"After the restart" in bodies
     assert worker.process.poll() is None

@@ -7,7 +7,6 @@ import datetime as dt
 import email
 import email.header
 import smtplib
-import socket
 from email.message import Message as ParsedMessage
 from typing import Any
 
@@ -28,9 +27,9 @@ from jobline.notifications.models import (
     Notification,
     OutgoingEmail,
 )
-from jobline.pipelines.services import pipeline_create_from_blueprint
 from jobline.workspaces.models import Membership
 from tests.conftest import Cast, client_for
+from tests.mail_and_processes import Inbox, free_port, job_with_customer_reply
 
 
 class RefusingBackend(BaseEmailBackend):
@@ -179,16 +178,7 @@ def test_the_delivery_page_shows_only_its_own_workspace(
 def test_the_worker_sends_what_a_committed_change_enqueued(settings: Any, cast: Cast) -> None:
     """Through django-tasks-db: the task is enqueued after commit and `db_worker` runs it."""
     settings.JOBLINE_EMAIL_DIGEST_SECONDS = 0
-    cast.workspace.portal_enabled = True
-    cast.workspace.save()
-    pipeline = pipeline_create_from_blueprint(
-        workspace=cast.workspace, blueprint_key="repair", actor=cast.admin
-    )
-    job = services.job_create(
-        workspace=cast.workspace, pipeline=pipeline, title="Laptop", actor=cast.admin,
-        customer=cast.customer,
-    )  # fmt: skip
-    services.message_add(job=job, body="Back tomorrow", visibility="customer", actor=cast.admin)
+    job_with_customer_reply(cast, "Back tomorrow")
 
     call_command("db_worker", batch=True, no_startup_delay=True, verbosity=0)
     [message] = mail.outbox
@@ -207,21 +197,6 @@ def test_the_scheduler_sends_what_is_due_when_its_task_was_lost(
 
 
 # --- Real SMTP ----------------------------------------------------------------------------
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_a_notification_goes_through_a_real_smtp_server(
