@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "jobline.customers",
     "jobline.pipelines",
     "jobline.jobs",
+    "jobline.bookings",
     "jobline.portal",
     "jobline.notifications",
     "jobline.home",

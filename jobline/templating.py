@@ -38,6 +38,8 @@ from django_htmx.jinja import htmx_script
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
+from jobline.bookings.services import when as booking_when
+from jobline.core.wall_time import span_words
 from jobline.pipelines.models import FieldType, contrast_text_colour
 from jobline.workspaces.viewers import sees_money
 
@@ -123,6 +125,36 @@ def moment(value: dt.datetime | None, tz: str | None = None) -> str:
         return ""
     local = value.astimezone(ZoneInfo(tz)) if tz else timezone.localtime(value)
     return f"{local.day} {local:%b %Y, %H:%M}"
+
+
+def clock(value: dt.datetime | None, tz: str | None = None) -> str:
+    """ "14:30", in the current time zone (or ``tz``)."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(tz)) if tz else timezone.localtime(value)
+    return f"{local:%H:%M}"
+
+
+def localdate(value: dt.datetime, tz: str | None = None) -> dt.date:
+    return (value.astimezone(ZoneInfo(tz)) if tz else timezone.localtime(value)).date()
+
+
+def span(starts_at: dt.datetime, ends_at: dt.datetime, tz: str | None = None) -> str:
+    return span_words(starts_at, ends_at, tz or timezone.get_current_timezone_name())
+
+
+def visit_when(booking: Any, tz: str | None = None) -> str:
+    """A visit's day and times, "Tue 8 Dec 2026, 10:00–11:30", in the current time zone
+    (the workspace's on staff pages) or ``tz`` (the portal and e-mails name their own)."""
+    return booking_when(booking, tz or timezone.get_current_timezone_name())
+
+
+def weekday_moment(value: dt.datetime | None, tz: str | None = None) -> str:
+    """ "Tue 8 Dec, 10:00": a visit's start where space is short."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(tz)) if tz else timezone.localtime(value)
+    return f"{local:%a} {local.day} {local:%b, %H:%M}"
 
 
 def duration_ago(seconds: int) -> str:
@@ -252,6 +284,8 @@ def environment(**options: Any) -> Environment:
         field_display=field_display,
         text_colour=contrast_text_colour,
         local_today=local_today,
+        visit_when=visit_when,
+        span_words=span,
     )
     env.filters.update(
         date=date,
@@ -259,6 +293,9 @@ def environment(**options: Any) -> Environment:
         day=day,
         day_month=day_month,
         moment=moment,
+        clock=clock,
+        localdate=localdate,
+        weekday_moment=weekday_moment,
         days_since=days_since,
         duration_ago=duration_ago,
         pluralize=defaultfilters.pluralize,

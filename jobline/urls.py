@@ -16,6 +16,7 @@ urlpatterns = [
     path("jobs/pipelines/", include("jobline.pipelines.urls")),
     path("jobs/files/", include("jobline.jobs.file_urls")),
     path("jobs/", include("jobline.jobs.urls")),
+    path("bookings/", include("jobline.bookings.urls")),
     path("user/", include("jobline.portal.urls")),
     path("notifications/", include("jobline.notifications.urls")),
 ]

@@ -522,6 +522,105 @@ class RequestReopened(Payload):
         )
 
 
+def _instant(value: Any) -> dt.datetime | None:
+    try:
+        moment = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment if moment is not None and moment.tzinfo is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class _VisitPayload(Payload):
+    """A visit (bookings app) of the job: its title, place and times as they were then (UTC
+    instants; readers show them in the workspace's time zone). Never its internal notes.
+    ``old_*`` are the times before a move; ``reason`` is a cancellation's."""
+
+    booking_id: int | None
+    title: str
+    location: str
+    starts_at: dt.datetime | None
+    ends_at: dt.datetime | None
+    old_starts_at: dt.datetime | None = None
+    old_ends_at: dt.datetime | None = None
+    reason: str = ""
+
+    @classmethod
+    def of(cls, booking: Any, **extra: Any) -> _VisitPayload:
+        return cls(
+            booking_id=booking.pk,
+            title=booking.title,
+            location=booking.location,
+            starts_at=booking.starts_at,
+            ends_at=booking.ends_at,
+            **extra,
+        )
+
+    def to_data(self) -> JSON:
+        def iso(moment: dt.datetime | None) -> str | None:
+            return moment.astimezone(dt.UTC).isoformat() if moment else None
+
+        return {
+            "booking": self.booking_id,
+            "title": self.title,
+            "location": self.location,
+            "starts_at": iso(self.starts_at),
+            "ends_at": iso(self.ends_at),
+            "old_starts_at": iso(self.old_starts_at),
+            "old_ends_at": iso(self.old_ends_at),
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_data(cls, data: JSON) -> _VisitPayload:
+        return cls(
+            booking_id=_int(data.get("booking")),
+            title=_text(data.get("title")) or "Visit",
+            location=_text(data.get("location")),
+            starts_at=_instant(data.get("starts_at")),
+            ends_at=_instant(data.get("ends_at")),
+            old_starts_at=_instant(data.get("old_starts_at")),
+            old_ends_at=_instant(data.get("old_ends_at")),
+            reason=_text(data.get("reason")),
+        )
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class VisitBooked(_VisitPayload):
+    KIND: ClassVar[str] = ActivityKind.VISIT_BOOKED
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class VisitMoved(_VisitPayload):
+    KIND: ClassVar[str] = ActivityKind.VISIT_MOVED
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class VisitCancelled(_VisitPayload):
+    KIND: ClassVar[str] = ActivityKind.VISIT_CANCELLED
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class VisitCompleted(_VisitPayload):
+    KIND: ClassVar[str] = ActivityKind.VISIT_COMPLETED
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class VisitNoShow(_VisitPayload):
+    KIND: ClassVar[str] = ActivityKind.VISIT_NO_SHOW
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class VisitDetached(_VisitPayload):
+    KIND: ClassVar[str] = ActivityKind.VISIT_DETACHED
+
+
 @dataclass(frozen=True, slots=True)
 class Unknown(Payload):
     """An entry of a kind this code no longer writes: shown by its kind's name only."""

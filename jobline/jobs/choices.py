@@ -36,6 +36,12 @@ class ActivityKind(models.TextChoices):
     REQUEST_CREATED = "request_created", "Document requested"
     REQUEST_FULFILLED = "request_fulfilled", "Document received"
     REQUEST_REOPENED = "request_reopened", "Document request reopened"
+    VISIT_BOOKED = "visit_booked", "Visit booked"
+    VISIT_MOVED = "visit_moved", "Visit moved"
+    VISIT_CANCELLED = "visit_cancelled", "Visit cancelled"
+    VISIT_COMPLETED = "visit_completed", "Visit completed"
+    VISIT_NO_SHOW = "visit_no_show", "Visit: no-show"
+    VISIT_DETACHED = "visit_detached", "Visit detached"
 
 
 # The feed's type filter groups kinds the way people think of them.
@@ -48,6 +54,9 @@ FEED_TYPE_GROUPS: dict[str, tuple[str, ...]] = {
     "forms": (ActivityKind.FORM_SAVED,),
     "requests": (ActivityKind.REQUEST_CREATED, ActivityKind.REQUEST_FULFILLED,
                  ActivityKind.REQUEST_REOPENED),
+    "visits": (ActivityKind.VISIT_BOOKED, ActivityKind.VISIT_MOVED, ActivityKind.VISIT_CANCELLED,
+               ActivityKind.VISIT_COMPLETED, ActivityKind.VISIT_NO_SHOW,
+               ActivityKind.VISIT_DETACHED),
     "details": (ActivityKind.OWNER_CHANGED, ActivityKind.DUE_DATE_CHANGED,
                 ActivityKind.TITLE_CHANGED, ActivityKind.CUSTOMER_CHANGED),
 }  # fmt: skip
@@ -67,6 +76,12 @@ CUSTOMER_KINDS: frozenset[str] = frozenset(
         ActivityKind.REQUEST_CREATED,
         ActivityKind.REQUEST_FULFILLED,
         ActivityKind.REQUEST_REOPENED,
+        # A visit's time, title and place (never its internal notes); no-shows and
+        # detaching stay internal.
+        ActivityKind.VISIT_BOOKED,
+        ActivityKind.VISIT_MOVED,
+        ActivityKind.VISIT_CANCELLED,
+        ActivityKind.VISIT_COMPLETED,
     }
 )
 

@@ -20,6 +20,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
+from jobline.core.wall_time import span_words
 from jobline.jobs import activity
 from jobline.jobs.choices import ActivityKind, ActorKind
 from jobline.jobs.models import Activity, Attachment, DocumentRequest, FieldValue, Job
@@ -69,9 +70,13 @@ def _read(
     labels: dict[int, str],
     readable: dict[int, StageField],
     files: set[int],
+    time_zone: str,
 ) -> tuple[str, dict[str, Any]] | None:
     """An entry's words for the customer, or None when nothing of it may reach them."""
     payload = entry.payload
+    if isinstance(payload, activity.VisitBooked | activity.VisitMoved | activity.VisitCancelled
+                  | activity.VisitCompleted):  # fmt: skip
+        return _visit_words(payload, time_zone), {}
     if isinstance(payload, activity.Created | activity.StatusChanged):
         label = labels.get(entry.stage_id) if entry.stage_id else None
         if label is None:
@@ -107,6 +112,29 @@ def _read(
         stage_label = labels.get(payload.stage.id) if payload.stage.id else None
         return (f"updated {stage_label}" if stage_label else "updated details"), {"lines": lines}
     return None
+
+
+VISIT_VERBS = {
+    ActivityKind.VISIT_BOOKED: "booked a visit",
+    ActivityKind.VISIT_MOVED: "moved a visit",
+    ActivityKind.VISIT_CANCELLED: "cancelled a visit",
+    ActivityKind.VISIT_COMPLETED: "completed a visit",
+}
+
+
+def _visit_words(payload: activity.Payload, time_zone: str) -> str:
+    """A visit entry for the customer: its title, time and place as written then (a visit's
+    internal notes are never in its entries)."""
+    assert isinstance(payload, activity.VisitBooked | activity.VisitMoved
+                      | activity.VisitCancelled | activity.VisitCompleted)  # fmt: skip
+    words = f"{VISIT_VERBS[payload.KIND]}: {payload.title}"
+    if payload.starts_at and payload.ends_at:
+        words += f", {span_words(payload.starts_at, payload.ends_at, time_zone)}"
+    if isinstance(payload, activity.VisitMoved) and payload.old_starts_at and payload.old_ends_at:
+        words += f" (was {span_words(payload.old_starts_at, payload.old_ends_at, time_zone)})"
+    if payload.location and not isinstance(payload, activity.VisitCancelled):
+        words += f" at {payload.location}"
+    return words
 
 
 def _line(
@@ -253,7 +281,10 @@ class CustomerJob:
                 actor_name = entry.actor.get_short_name()
             else:
                 actor_name = job.workspace.name
-            rewritten = _read(entry, labels=labels, readable=readable, files=files)
+            rewritten = _read(
+                entry, labels=labels, readable=readable, files=files,
+                time_zone=job.workspace.time_zone,
+            )  # fmt: skip
             if rewritten is None:
                 continue
             text, extra = rewritten

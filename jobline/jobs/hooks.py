@@ -8,8 +8,11 @@ rolls back with the change). The notifications app registers its handler in its 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from jobline.jobs.models import Activity
+from jobline.jobs.models import Activity, Job
+from jobline.workspaces.viewers import Viewer
 
 ActivityHandler = Callable[[Activity], None]
 
@@ -25,3 +28,27 @@ def on_activity_logged(handler: ActivityHandler) -> None:
 def activity_logged(activity: Activity) -> None:
     for handler in _activity_handlers:
         handler(activity)
+
+
+@dataclass(frozen=True)
+class JobPageSection:
+    """A section a higher layer adds to the job page (the bookings app's visits): the
+    template file that draws it and what it needs."""
+
+    template: str
+    context: dict[str, Any]
+
+
+JobPageSectionProvider = Callable[[Job, Viewer | None], JobPageSection | None]
+
+_job_page_sections: list[JobPageSectionProvider] = []
+
+
+def on_job_page(provider: JobPageSectionProvider) -> None:
+    """Register ``provider`` to add a section to every job page (None: nothing to add)."""
+    if provider not in _job_page_sections:
+        _job_page_sections.append(provider)
+
+
+def job_page_sections(job: Job, viewer: Viewer | None) -> list[JobPageSection]:
+    return [s for provider in _job_page_sections if (s := provider(job, viewer)) is not None]

@@ -100,6 +100,10 @@ class Job(models.Model):
     copied_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="copies"
     )
+    # The start of its next scheduled visit that has not ended yet, kept by the bookings
+    # services (and moved on by their periodic job as visits end): the board card and the
+    # job's header show it without reading the bookings.
+    next_visit_at = models.DateTimeField(null=True, blank=True)
     # Number, title, customer name and notes in one column: the list's text search reads it.
     search_text = models.TextField(blank=True, default="")
 

@@ -51,7 +51,7 @@ DEFERRED_FIELDS = ("search_text",)
 # (tests/jobs/test_job_page_reads.py).
 CARD_FIELDS = (
     "number", "title", "version", "stage_id", "stage_entered_at", "due_date", "closed_at",
-    "owner", "owner__full_name", "owner__email", "customer", "customer__name",
+    "owner", "owner__full_name", "owner__email", "customer", "customer__name", "next_visit_at",
 )  # fmt: skip
 
 # The shapes of the queries the job page repeats on every request, built once, as a

@@ -22,8 +22,10 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from jobline.bookings.models import Booking, BookingStatus
 from jobline.core.background import DATABASE_DOWN
 from jobline.core.mail import email_message
+from jobline.core.wall_time import span_words
 from jobline.customers.unsubscribe import unsubscribe_token
 from jobline.jobs import customer_view
 from jobline.notifications.models import (
@@ -131,10 +133,51 @@ def _staff_alert(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     return _compose("staff_alert", subject=subject, to=recipient.email, context=context, headers={})
 
 
+def _visit_reminder(email: OutgoingEmail) -> EmailMultiAlternatives | None:
+    """A reminder of a visit, as the visit is when it is sent (moved: its new time; cancelled,
+    taken off the job, or no longer the customer's: nothing)."""
+    customer = email.customer
+    if customer is None or not customer.email or customer.archived_at or email.job.archived_at:
+        return None
+    booking = (
+        Booking.objects.visible_to(customer_viewer(customer))
+        .filter(pk=email.booking_id, job_id=email.job_id, status=BookingStatus.SCHEDULED)
+        .first()
+    )
+    if booking is None:
+        return None
+    job = email.job
+    workspace = job.workspace
+    when = span_words(booking.starts_at, booking.ends_at, workspace.time_zone)
+    context = {
+        "business": workspace.name,
+        "customer": customer,
+        "job": job,
+        "visit": booking,
+        "when": when,
+        "time_zone": workspace.time_zone,
+        "job_url": absolute(reverse("portal:job", args=[job.pk]))
+        if workspace.portal_shows_jobs
+        else "",
+        "calendar_url": absolute(reverse("portal:visit_ics", args=[booking.pk]))
+        if workspace.portal_shows_jobs
+        else "",
+    }
+    return _compose(
+        "visit_reminder",
+        subject=f"{workspace.name}: reminder of your visit, {when}",
+        to=customer.email,
+        context=context,
+        headers={},
+    )
+
+
 def build(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     """The message as it would go now, or None when nothing in it may be sent any more."""
     if email.kind == EmailKind.CUSTOMER_UPDATE:
         return _customer_update(email)
+    if email.kind == EmailKind.VISIT_REMINDER:
+        return _visit_reminder(email)
     return _staff_alert(email)
 
 

@@ -13,9 +13,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.bookings.models import Booking, BookingStatus
 from jobline.jobs.choices import ActorKind, Visibility
 from jobline.jobs.models import Activity, Job
 from jobline.notifications import tasks
@@ -28,6 +30,9 @@ from jobline.notifications.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+# The longest reminder window a workspace may set (Workspace.clean): two weeks.
+MAX_REMINDER_HOURS = 24 * 14
 
 
 def schedule(email: OutgoingEmail) -> None:
@@ -76,6 +81,52 @@ def customer_update_queue(activity: Activity) -> OutgoingEmail | None:
         activity_ids=[activity.pk],
         send_after=now + dt.timedelta(seconds=settings.JOBLINE_EMAIL_DIGEST_SECONDS),
     )
+
+
+def visit_reminders_queue(*, now: dt.datetime | None = None) -> int:
+    """Queue the reminder of every visit on a job that starts within its workspace's
+    reminder window and has had none for this start time. Each visit is claimed by one
+    conditional UPDATE of its ``reminded_for`` in the same transaction as its e-mail, so two
+    runs (or two schedulers) queue it once; a visit moved later gets a reminder for its new
+    time. Returns how many were queued."""
+    now = now or timezone.now()
+    due = (
+        Booking.objects.filter(
+            status=BookingStatus.SCHEDULED,
+            starts_at__gt=now,
+            starts_at__lte=now + dt.timedelta(hours=MAX_REMINDER_HOURS),
+            job__isnull=False,
+            customer__isnull=False,
+            job__customer_id=F("customer_id"),
+            workspace__module_bookings=True,
+            workspace__booking_reminder_hours__gt=0,
+        )
+        .exclude(reminded_for=F("starts_at"), reminded_for__isnull=False)
+        .select_related("workspace", "customer", "job")
+        .order_by("starts_at")[:500]
+    )
+    queued = 0
+    for booking in due:
+        window = dt.timedelta(hours=booking.workspace.booking_reminder_hours)
+        customer = booking.customer
+        if booking.starts_at > now + window or not customer.email or customer.archived_at:
+            continue
+        with transaction.atomic(durable=True):
+            claimed = (
+                Booking.objects.filter(
+                    pk=booking.pk, status=BookingStatus.SCHEDULED, starts_at=booking.starts_at
+                )
+                .exclude(reminded_for=booking.starts_at)
+                .update(reminded_for=booking.starts_at)
+            )
+            if not claimed:
+                continue
+            queue(
+                job=booking.job, kind=EmailKind.VISIT_REMINDER, customer=customer,
+                booking=booking, to_address=customer.email, send_after=now,
+            )  # fmt: skip
+            queued += 1
+    return queued
 
 
 def staff_alert_queue(*, job: Job, recipient: User, text: str, at: dt.datetime) -> OutgoingEmail:

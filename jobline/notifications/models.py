@@ -46,9 +46,14 @@ CUSTOMER_EMAIL_KINDS = frozenset(
         ActivityKind.FILE_VISIBILITY_CHANGED,
         ActivityKind.REQUEST_CREATED,
         ActivityKind.REQUEST_REOPENED,
+        ActivityKind.VISIT_BOOKED,
+        ActivityKind.VISIT_MOVED,
+        ActivityKind.VISIT_CANCELLED,
     }
 )
-# Of those, the ones a customer can switch off with "Notify on replies" / unsubscribe.
+# Of those, the ones a customer can switch off with "Notify on replies" / unsubscribe (like
+# status changes, visits booked, moved or cancelled and their reminders always arrive: a
+# customer who misses one arrives at the wrong time).
 REPLY_KINDS = frozenset(
     {ActivityKind.REPLY, ActivityKind.FILE_ADDED, ActivityKind.FILE_VISIBILITY_CHANGED}
 )
@@ -57,6 +62,7 @@ REPLY_KINDS = frozenset(
 class EmailKind(models.TextChoices):
     CUSTOMER_UPDATE = "customer_update", "Customer update"
     STAFF_ALERT = "staff_alert", "Staff alert"
+    VISIT_REMINDER = "visit_reminder", "Visit reminder"
 
 
 class EmailStatus(models.TextChoices):
@@ -88,6 +94,10 @@ class OutgoingEmail(models.Model):
     )
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=20, choices=EmailKind.choices)
+    # A visit reminder's visit (what it says is read from it when it is sent).
+    booking = models.ForeignKey(
+        "bookings.Booking", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     customer = models.ForeignKey(
         "customers.Customer", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

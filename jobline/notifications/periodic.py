@@ -11,7 +11,7 @@ from django.utils import timezone
 from jobline.core.background import last_seen
 from jobline.core.models import ProcessKind
 from jobline.core.schedule import periodic
-from jobline.notifications import services
+from jobline.notifications import emails, services
 from jobline.notifications.delivery import deliver_due
 
 
@@ -38,3 +38,13 @@ def watch_worker() -> str:
         return "worker alive"
     told = services.tell_admins_worker_stopped(last_seen=seen)
     return f"worker silent since {seen or 'ever'}; {told} Admin(s) told"
+
+
+@periodic(
+    "send_visit_reminders",
+    every=dt.timedelta(minutes=5),
+    description="E-mails customers a reminder of each visit on their job, hours before it "
+    "(Settings → Modules); once per visit and start time.",
+)
+def send_visit_reminders() -> str:
+    return f"{emails.visit_reminders_queue()} reminder(s) queued"

@@ -20,6 +20,8 @@ urlpatterns = [
         views.request_upload,
         name="request_upload",
     ),
+    path("visits/", views.visit_list, name="visits"),
+    path("visits/<int:booking_id>.ics", views.visit_calendar_file, name="visit_ics"),
     path("files/<int:attachment_id>/", views.file_download, name="file"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

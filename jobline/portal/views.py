@@ -14,9 +14,12 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from jobline.bookings import feeds as booking_feeds
+from jobline.bookings import selectors as booking_selectors
 from jobline.core.one_time import AlreadySubmitted
 from jobline.customers.unsubscribe import customer_from_unsubscribe_token
 from jobline.jobs import customer_view
@@ -125,10 +128,35 @@ def render_job_page(
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "upload_form": forms.get("upload_form") or UploadForm(),
         "requests": seen.requests(),
+        "visits": booking_selectors.customer_visits(job=job, viewer=viewer),
         "request_errors": forms.get("request_errors") or {},
         "preview": preview,
     }
     return render(request, "portal/job_detail.html", context, status=status)
+
+
+@customer_required
+@require_safe
+def visit_list(request: HttpRequest) -> HttpResponse:
+    """Every visit on the person's jobs: to come, then the past ones."""
+    now = timezone.now()
+    visits = list(booking_selectors.portal_visits(user=request.user))
+    upcoming = [b for b in visits if b.is_scheduled and b.ends_at > now]
+    past = [b for b in reversed(visits) if b not in upcoming][:50]
+    return render(request, "portal/visits.html", {"upcoming": upcoming, "past": past})
+
+
+@customer_required
+@require_safe
+def visit_calendar_file(request: HttpRequest, booking_id: int) -> HttpResponse:
+    """One visit as an .ics file for the customer's own calendar (their words only)."""
+    booking = booking_selectors.portal_visit(user=request.user, pk=booking_id)
+    body = booking_feeds.single_visit(
+        booking, business=booking.workspace.name, time_zone=booking.workspace.time_zone
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="visit-{booking.pk}.ics"'
+    return response
 
 
 @customer_required

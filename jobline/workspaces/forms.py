@@ -44,8 +44,25 @@ class ModulesForm(forms.Form):
         "nothing is deleted.",
     )
     module_bookings = forms.BooleanField(
-        label="Bookings", required=False, help_text="Appointments tied to jobs."
+        label="Bookings",
+        required=False,
+        help_text="Visits on a calendar, on their own or tied to jobs, with calendar feeds.",
     )
+    booking_reminder_hours = forms.IntegerField(
+        label="Visit reminder (hours before)",
+        required=False,
+        min_value=0,
+        max_value=24 * 14,
+        initial=24,
+        help_text="Customers are e-mailed this many hours before a visit on their job. "
+        "0 sends no reminders.",
+    )
+
+    def clean_booking_reminder_hours(self) -> int:
+        """Left empty: the setting stays as it was."""
+        hours = self.cleaned_data.get("booking_reminder_hours")
+        return hours if hours is not None else self.initial.get("booking_reminder_hours", 24)
+
     module_quotes = forms.BooleanField(
         label="Quotes", required=False, help_text="Quotes that convert into jobs."
     )

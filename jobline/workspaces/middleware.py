@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 
 from jobline.accounts.sessions import is_fully_signed_in
+from jobline.core.wall_time import zone
 from jobline.workspaces import selectors
 
 SESSION_KEY = "current_workspace_id"
@@ -48,4 +50,9 @@ class CurrentWorkspaceMiddleware:
                 request.workspace = membership.workspace  # type: ignore[attr-defined]
                 if request.session.get(SESSION_KEY) != membership.workspace_id:
                     request.session[SESSION_KEY] = membership.workspace_id
-        return self.get_response(request)
+                # Staff pages show every time on the business's clock, not the server's.
+                timezone.activate(zone(membership.workspace.time_zone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

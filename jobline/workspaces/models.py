@@ -37,6 +37,11 @@ class Workspace(models.Model):
     module_quotes = models.BooleanField("Quotes", default=False)
     portal_enabled = models.BooleanField("Customer portal", default=False)
     portal_jobs = models.BooleanField("Jobs in the portal", default=True)
+    booking_reminder_hours = models.PositiveSmallIntegerField(
+        "Visit reminder (hours before)",
+        default=24,
+        help_text="0 sends no reminders.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -50,6 +55,8 @@ class Workspace(models.Model):
             errors["currency"] = "Choose a currency from the list."
         if self.locale not in dict(locale_choices()):
             errors["locale"] = "Choose a locale from the list."
+        if self.booking_reminder_hours is not None and self.booking_reminder_hours > 24 * 14:
+            errors["booking_reminder_hours"] = "Remind at most two weeks (336 hours) before."
         if errors:
             raise ValidationError(errors)
 
@@ -183,6 +190,8 @@ AUDIT_ACTION_LABELS = {
     "customer.restored": "Customer restored",
     "customer.notifications": "Customer e-mails",
     "customer.portal_invited": "Invited to the portal",
+    "booking.feed_regenerated": "Calendar feed link renewed",
+    "booking.feed_revoked": "Calendar feed link switched off",
     "email.sent_again": "E-mail sent again",
     "email.released": "Held e-mails released after a restore",
 }

@@ -34,6 +34,7 @@ SETTINGS_FIELDS: dict[str, str] = {
     "module_jobs": "settings.modules",
     "module_bookings": "settings.modules",
     "module_quotes": "settings.modules",
+    "booking_reminder_hours": "settings.modules",
     "portal_enabled": "settings.portal",
     "portal_jobs": "settings.portal",
 }

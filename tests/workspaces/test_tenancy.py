@@ -6,6 +6,7 @@ registered below — and then it is checked like every other.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from django.utils import timezone
 from PIL import Image
 
 from jobline.accounts.tokens import hash_token
+from jobline.bookings.models import Booking
+from jobline.bookings.services import booking_create
 from jobline.customers.models import Customer
 from jobline.jobs.models import Attachment, DocumentRequest, Job, Message
 from jobline.jobs.services import job_create, message_add
@@ -65,6 +68,23 @@ def _attachment(cast: Cast) -> Attachment:
     return attachment_add(job=_job(cast), upload=upload, visibility="internal", actor=cast.admin)
 
 
+def _booking(cast: Cast) -> int:
+    """A visit on the cast's job. Bookings are switched on in both workspaces, so the
+    outsider's 404 comes from tenancy, not from their module being off."""
+    for workspace in (cast.workspace, cast.other_workspace):
+        workspace.module_bookings = True
+        workspace.save(update_fields=["module_bookings"])
+    existing = Booking.objects.filter(workspace=cast.workspace).first()
+    if existing is not None:
+        return existing.pk
+    start = timezone.now() + dt.timedelta(days=2)
+    return booking_create(
+        workspace=cast.workspace, actor=cast.admin, title="Tenancy visit", starts_at=start,
+        ends_at=start + dt.timedelta(hours=1), staff=[cast.membership(cast.admin)],
+        job=_job(cast),
+    ).pk  # fmt: skip
+
+
 def _message(cast: Cast) -> Message:
     return message_add(job=_job(cast), body="Hello", visibility="customer", actor=cast.admin)
 
@@ -94,6 +114,9 @@ ID_SOURCES: dict[str, Callable[[Cast], int]] = {
         ).pk
     ),
     "membership_id": lambda cast: cast.membership(cast.staff).pk,
+    # Bookings' own pages take the booking's id as "pk"; the portal's .ics as "booking_id".
+    "pk": _booking,
+    "booking_id": _booking,
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -148,6 +171,9 @@ def test_the_walk_finds_the_id_routes_we_know_of() -> None:
         "jobs:detail",
         "jobs:move",
         "pipelines:stage_edit",
+        "bookings:detail",
+        "bookings:move",
+        "portal:visit_ics",
     } <= names
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 
-from jobline.jobs import selectors
+from jobline.jobs import hooks, selectors
 from jobline.jobs.choices import FEED_TYPE_GROUPS, Visibility
 from jobline.jobs.forms import (
     ComposerForm,
@@ -65,6 +65,7 @@ def render_job_page(
         "document_requests": selectors.job_requests(job=job, viewer=viewer, files=files),
         "request_form": extra.pop("request_form", None) or DocumentRequestForm(),
         "max_upload_mb": settings.JOBLINE_MAX_UPLOAD_BYTES // (1024 * 1024),
+        "sections": hooks.job_page_sections(job, viewer),
         **extra,
     }
     return render(request, "jobs/detail.html", context, status=status)

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.bookings.demo import add_demo_bookings
 from jobline.customers.models import Customer
 from jobline.jobs.demo import add_demo_jobs
 from jobline.notifications.models import EmailStatus, OutgoingEmail
@@ -118,6 +119,9 @@ class Command(BaseCommand):
         jobs_added = add_demo_jobs(
             workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
         )
+        visits_added = add_demo_bookings(
+            workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
+        )
         # The demo's histories are dated weeks back: they are not news, so the customer
         # e-mails they queued are dropped (their delivery tasks then find nothing to send).
         OutgoingEmail.objects.filter(
@@ -127,6 +131,7 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Demo workspace: {workspace.name}"))
         self.stdout.write(f"  {created} customers added ({len(DEMO_CUSTOMERS)} in the demo).")
         self.stdout.write(f"  {jobs_added} jobs added over the five template pipelines.")
+        self.stdout.write(f"  {visits_added} visits added to the calendar.")
         self.stdout.write("  Sign in at http://127.0.0.1:8000/ with any of these:")
         for email, _full_name, role in DEMO_STAFF:
             self.stdout.write(f"    {role.label:<8} {email:<28} password: {DEMO_PASSWORD}")
