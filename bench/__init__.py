@@ -24,3 +24,12 @@ STRESS_OPEN_JOBS_MIN = 20_000
 # A surname given to a handful of customers: searching it finds a few hundred jobs.
 SEARCH_WORD = "Trevithick"
 SEARCH_CUSTOMERS = 8
+# Bookings (issue 11). The busiest week: WEEK_BOOKINGS visits, the same share for each of the
+# 25 members, in the week starting on the first Monday 7 or more days after generation.
+WEEK_BOOKINGS = 2_000
+# The job whose page is timed with its visits (weekly visits, past and to come).
+VISITS_JOB_NUMBER = FIRST_NUMBER + 2
+VISITS_JOB_VISITS = 50
+# The staff member whose private calendar feed is timed: this many bookings in all.
+FEED_MEMBER_EMAIL = "staff05@bench.jobline.test"
+FEED_MEMBER_BOOKINGS = 5_000

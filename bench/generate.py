@@ -1,9 +1,12 @@
 """Builds the benchmark workspace "Bench Co" once per database: 5 pipelines (the five
-templates), 25 members, 2,000 customers, 100,000 jobs and 1,000,000 feed entries.
+templates), 25 members, 2,000 customers, 100,000 jobs and 1,000,000 feed entries; then, in a
+transaction of its own, its bookings (bench/bookings_data.py).
 
 People, pipelines and customers go through the ORM and the services; jobs, messages and feed
 entries are written in bulk (COPY on PostgreSQL, executemany on SQLite) in one transaction, so
-an interrupted run leaves nothing behind. Import only after ``django.setup()``.
+an interrupted run leaves nothing behind. ``ensure`` is what `make bench` calls: everything
+when there is no workspace, only the bookings when the jobs are there and the bookings are
+not (a database generated before issue 11). Import only after ``django.setup()``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import datetime as dt
 import json
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +26,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 import bench
+from bench import bookings_data
 from jobline.accounts.models import User
 from jobline.customers.models import Customer
 from jobline.jobs.choices import STAGE_ENTRY_KINDS
@@ -99,6 +104,7 @@ JOB_COLUMNS = (
     "id", "workspace_id", "number", "pipeline_id", "stage_id", "customer_stage_id", "title",
     "owner_id", "customer_id", "due_date", "created_by_id", "created_at", "last_activity_at",
     "stage_entered_at", "closed_at", "archived_at", "version", "copied_from_id", "search_text",
+    "next_visit_at", "value", "deposit_due",
 )  # fmt: skip
 MESSAGE_COLUMNS = (
     "id", "job_id", "body", "visibility", "author_id", "author_kind", "created_at",
@@ -162,16 +168,46 @@ def workspace_status() -> dict[str, Any] | None:
         "jobs": Job.objects.filter(workspace=workspace).count(),
         "activities": Activity.objects.filter(workspace=workspace).count(),
         "feed_job_entries": Activity.objects.filter(job=feed_job).count() if feed_job else 0,
+        **bookings_data.status(workspace),
     }
 
 
-def is_complete(status: dict[str, Any] | None) -> bool:
+def jobs_complete(status: dict[str, Any] | None) -> bool:
     # Moves made by the benchmark add feed entries, never jobs: ">=" for the feed.
     return (
         status is not None
         and status["jobs"] == bench.JOB_COUNT
         and status["activities"] >= bench.ACTIVITY_COUNT
         and status["feed_job_entries"] == bench.FEED_JOB_ENTRIES
+    )
+
+
+def is_complete(status: dict[str, Any] | None) -> bool:
+    return jobs_complete(status) and bookings_data.is_complete(status)
+
+
+def ensure() -> float | None:
+    """What `make bench` runs before measuring: generates what is missing and returns the
+    seconds it took (None when everything was there). The whole workspace when there is none;
+    only its bookings when the jobs are complete and there are no bookings yet; refuses a
+    workspace that is incomplete otherwise (BENCH_RESET=1 starts again)."""
+    status = workspace_status()
+    if is_complete(status):
+        print(f"  kept the generated workspace: {'; '.join(describe(status))}")
+        return None
+    if status is None:
+        print("  generating the workspace (once; later runs keep it)", flush=True)
+        return generate()
+    if jobs_complete(status) and not status["bookings"]:
+        print(
+            f"  kept the generated jobs ({next(describe(status))}); adding the bookings "
+            "(once; later runs keep them)",
+            flush=True,
+        )
+        return bookings_data.generate()
+    raise SystemExit(
+        f"bench: the workspace {status['workspace']} is incomplete "
+        f"({'; '.join(describe(status))}); run with BENCH_RESET=1"
     )
 
 
@@ -198,6 +234,10 @@ class RowWriter:
         if value is None or self.vendor == "postgresql":
             return value
         return value.isoformat()
+
+    def uuid(self, value: uuid.UUID) -> Any:
+        # Django keeps a UUIDField as 32 hex digits (char(32)) on SQLite, as uuid on PostgreSQL.
+        return value if self.vendor == "postgresql" else value.hex
 
     def write(self, model: type[models.Model], columns: Sequence[str], rows: list[tuple]) -> None:
         if not rows:
@@ -568,7 +608,7 @@ class JobRows:
                 self.writer.ts(spec.created), self.writer.ts(spec.last),
                 self.writer.ts(stage_entered), self.writer.ts(closed_at),
                 self.writer.ts(spec.last) if spec.archived else None,
-                spec.entries, None, "\n".join(search_parts)[:20000],
+                spec.entries, None, "\n".join(search_parts)[:20000], None, None, None,
             )
         )  # fmt: skip
 
@@ -698,11 +738,13 @@ def _finish_database(say: Callable[[str], None]) -> None:
             cursor.execute("PRAGMA optimize")
 
 
-def generate(*, chunk: int = 5_000) -> float:
-    """Build the workspace; returns the seconds it took."""
+def generate(*, chunk: int = 5_000, bookings: bool = True) -> float:
+    """Build the workspace, then (unless ``bookings`` is off) its bookings; returns the
+    seconds it took."""
     for model, columns in ((Job, JOB_COLUMNS), (Message, MESSAGE_COLUMNS)):
         check_columns(model, columns)
     check_columns(Activity, ACTIVITY_COLUMNS)
+    bookings_data.check_columns()
     started = time.perf_counter()
     say = _progress(connection.vendor)
     rng = random.Random(SEED)
@@ -737,6 +779,8 @@ def generate(*, chunk: int = 5_000) -> float:
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous = FULL")
+    if bookings:
+        bookings_data.generate(chunk=chunk)
     elapsed = time.perf_counter() - started
     say(f"done in {elapsed:.0f}s")
     return elapsed
@@ -747,3 +791,4 @@ def describe(status: dict[str, Any]) -> Iterable[str]:
         f"{status['jobs']:,} jobs, {status['activities']:,} feed entries "
         f"(job J-{bench.FEED_JOB_NUMBER}: {status['feed_job_entries']:,})"
     )
+    yield bookings_data.describe(status)

@@ -11,6 +11,7 @@ and nothing here may assume the code of /work/main.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import sys
@@ -32,6 +33,11 @@ def generate() -> dict[str, Any]:
     """The 100k workspace, made once by this checkout's generator (its models, its data)."""
     from bench import generate as generator
 
+    if hasattr(generator, "ensure"):
+        # Everything, only the bookings (a database generated before them), or nothing.
+        seconds = generator.ensure()
+        status = "; ".join(generator.describe(generator.workspace_status()))
+        return {"generated_seconds": round(seconds, 1) if seconds else None, "status": status}
     status = generator.workspace_status()
     if generator.is_complete(status):
         return {"generated_seconds": None, "status": next(generator.describe(status))}
@@ -257,6 +263,7 @@ def _from_measure(workspace: Any, move: dict[str, Any]) -> tuple[list[dict[str, 
             entry.update(url=scenario.url, headers=dict(scenario.headers))
             planned.append(entry)
             continue
+        expect = list(getattr(scenario, "expect", None) or [])
         planned.append(
             {
                 "key": scenario.key,
@@ -264,11 +271,115 @@ def _from_measure(workspace: Any, move: dict[str, Any]) -> tuple[list[dict[str, 
                 "method": "GET",
                 "url": scenario.url,
                 "headers": dict(scenario.headers),
-                "expect": [f"J-{bench.FEED_JOB_NUMBER}"] if scenario.key == "job" else [],
+                "expect": [f"J-{bench.FEED_JOB_NUMBER}"] if scenario.key == "job" else expect,
                 # The busiest column always has more than a page of cards.
                 "cards": 1 if scenario.key == "column" else None,
+                **_extras(scenario),
             }
         )
+    return planned, facts
+
+
+EXTRAS = ("status", "anonymous", "if_none_match", "invalidate", "max_runs", "max_warmup")
+
+
+def _extras(scenario: Any) -> dict[str, Any]:
+    """What a scenario of issue 11 asks of the request beyond a signed-in GET (bench/measure.py
+    ``Scenario``; an older checkout's has none of it)."""
+    return {name: getattr(scenario, name) for name in EXTRAS if hasattr(scenario, name)}
+
+
+# ----------------------------------------------------------------------------- demo bookings
+
+
+def _demo_bookings(workspace: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The bookings scenarios that apply to the demo: none when its Bookings module is off
+    (every bookings page is a 404 then); otherwise its busiest week (this week when it has
+    no bookings), the job with the most visits and the member with the most bookings and
+    their feed, where there are any. As bench/measure.py's ``bookings_scenarios``."""
+    try:
+        from django.db.models import Count
+        from django.db.models.functions import TruncWeek
+        from django.urls import reverse
+        from django.utils import timezone
+
+        from jobline.bookings import services as booking_services
+        from jobline.bookings.models import Assignment, Booking
+        from jobline.core import wall_time
+        from jobline.workspaces.models import Membership
+    except ImportError as error:
+        return [], {"bookings_skipped": f"no bookings app ({error})"}
+    if not getattr(workspace, "module_bookings", False):
+        return [], {"bookings_skipped": "the demo's Bookings module is off"}
+    bookings = Booking.objects.filter(workspace=workspace)
+    busiest = (
+        bookings.annotate(week=TruncWeek("starts_at", tzinfo=wall_time.zone(workspace.time_zone)))
+        .values("week")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "week")
+        .first()
+    )
+    if busiest is None:
+        today = wall_time.local(timezone.now(), workspace.time_zone).date()
+        monday, week_bookings = today - dt.timedelta(days=today.weekday()), 0
+    else:
+        monday, week_bookings = busiest["week"].date(), busiest["n"]
+    planned = [
+        {
+            "key": "week",
+            "label": f"Calendar week of {monday:%-d %b %Y} ({week_bookings:,} bookings)",
+            "url": f"{reverse('bookings:calendar')}?view=week&date={monday.isoformat()}",
+            "expect": ['id="calendar"'],
+        }
+    ]
+    facts: dict[str, Any] = {"bookings": bookings.count(), "week_bookings": week_bookings}
+    job = (
+        bookings.filter(job__isnull=False)
+        .values("job__number")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "job__number")
+        .first()
+    )
+    if job is not None:
+        planned.append(
+            {
+                "key": "visits",
+                "label": f"Job page J-{job['job__number']} ({job['n']} visits)",
+                "url": reverse("jobs:detail", args=[job["job__number"]]),
+                "expect": [f"J-{job['job__number']}", 'id="visits"'],
+            }
+        )
+    busy = (
+        Assignment.objects.filter(booking__workspace=workspace)
+        .values("membership")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "membership")
+        .first()
+    )
+    if busy is not None:
+        member = Membership.objects.select_related("user").get(pk=busy["membership"])
+        # The demo database is made afresh each sitting: a feed of its own for the bench.
+        token = booking_services.calendar_feed_renew(membership=member, actor=member.user)
+        url = reverse("bookings:feed", args=[token])
+        latest = (
+            Assignment.objects.filter(membership=member)
+            .order_by("-booking_id")
+            .values_list("booking_id", flat=True)[0]
+        )
+        meta = Booking._meta
+        what = f"{member.user.full_name}, {busy['n']:,} bookings"
+        body = {"url": url, "anonymous": True}
+        planned += [
+            {"key": "feed", "label": f"Staff feed ({what}; body kept under its ETag)",
+             "expect": ["BEGIN:VCALENDAR"], **body},
+            {"key": "feed_304", "label": f"Staff feed 304 ({what}; If-None-Match)",
+             "status": 304, "if_none_match": True, **body},
+            {"key": "feed_cold", "label": f"Staff feed (cold: {what}, generated anew)",
+             "expect": ["BEGIN:VCALENDAR"], "max_runs": 5, "max_warmup": 1,
+             "invalidate": {"table": meta.db_table, "pk": meta.pk.column,
+                            "column": meta.get_field("updated_at").column,
+                            "booking_pk": latest}, **body},
+        ]  # fmt: skip
     return planned, facts
 
 
@@ -376,6 +487,12 @@ def plan_demo(spec: dict[str, Any]) -> dict[str, Any]:
         search=spec["search"],
         overdue_or_open=True,
     )
+    bookings, booking_facts = _demo_bookings(workspace)
+    planned += [
+        {"method": "GET", "headers": {}, "expect": [], "cards": None, **scenario}
+        for scenario in bookings
+    ]
+    facts.update(booking_facts)
     return {
         "email": spec["email"],
         "workspace": workspace.name,

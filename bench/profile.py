@@ -19,7 +19,10 @@ import sys
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile")
-    parser.add_argument("scenario", help="board, column, list, search, job or move")
+    parser.add_argument(
+        "scenario",
+        help="board, column, list, search, job, move, week, visits, feed, feed_304 or feed_cold",
+    )
     parser.add_argument("runs", nargs="?", type=int, default=30)
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default=None)
     parser.add_argument("--limit", type=int, default=40)

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "jobline.pipelines",
     "jobline.jobs",
     "jobline.bookings",
+    "jobline.quotes",
     "jobline.portal",
     "jobline.notifications",
     "jobline.home",
@@ -351,5 +352,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("JOBLINE_LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # WeasyPrint (quote PDFs) narrates every step of every document at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

@@ -127,6 +127,18 @@ def moment(value: dt.datetime | None, tz: str | None = None) -> str:
     return f"{local.day} {local:%b %Y, %H:%M}"
 
 
+def number(value: Any) -> str:
+    """A Decimal as people write it: 20 not 20.0000 or 2E+1, 9.975, 1.5."""
+    if value is None or value == "":
+        return ""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    text = f"{amount:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 def clock(value: dt.datetime | None, tz: str | None = None) -> str:
     """ "14:30", in the current time zone (or ``tz``)."""
     if value is None:
@@ -294,6 +306,7 @@ def environment(**options: Any) -> Environment:
         day_month=day_month,
         moment=moment,
         clock=clock,
+        number=number,
         localdate=localdate,
         weekday_moment=weekday_moment,
         days_since=days_since,

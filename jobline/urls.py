@@ -17,6 +17,8 @@ urlpatterns = [
     path("jobs/files/", include("jobline.jobs.file_urls")),
     path("jobs/", include("jobline.jobs.urls")),
     path("bookings/", include("jobline.bookings.urls")),
+    path("quotes/", include("jobline.quotes.urls")),
+    path("q/", include("jobline.quotes.public_urls")),
     path("user/", include("jobline.portal.urls")),
     path("notifications/", include("jobline.notifications.urls")),
 ]

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 
 from jobline.bookings.models import NOTES_MAX, TITLE_MAX
 from jobline.core import wall_time
@@ -99,11 +100,15 @@ class BookingForm(_WhenMixin):
         required=False, label="Book anyway, although it overlaps (this is logged)"
     )
 
-    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, workspace: Workspace, current_customer_id: int | None = None,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         self.time_zone = workspace.time_zone
+        # The customers one can book; a visit being edited keeps its own even if archived.
         self.fields["customer"].queryset = Customer.objects.filter(
-            workspace=workspace, archived_at__isnull=True
+            Q(archived_at__isnull=True) | Q(pk=current_customer_id), workspace=workspace
         ).order_by("name")
         self.fields["staff"].queryset = staff_queryset(workspace)
 

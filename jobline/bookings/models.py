@@ -22,6 +22,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from jobline.core.models import ChangeRecord
 from jobline.customers.models import Customer
 from jobline.jobs.models import Job
 from jobline.workspaces.models import Membership, Workspace
@@ -194,27 +195,18 @@ class BookingEventKind(models.TextChoices):
     REMINDED = "reminded", "Reminder queued"
 
 
-class BookingEvent(models.Model):
+class BookingEvent(ChangeRecord):
     """A booking's own history: every change, who made it, old → new. Append-only. (A
     booking on a job also writes the job's feed.)"""
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=16, choices=BookingEventKind.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    # What changed, in words the booking page shows ("Tue 8 Dec 10:00 → Wed 9 Dec 10:00").
-    detail = models.CharField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         indexes = [
             # Serves the booking page's history, newest first.
             models.Index(fields=["booking", "-created_at", "-id"], name="booking_event_idx"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.detail}"
 
 
 class CalendarFeed(models.Model):

@@ -13,7 +13,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Max, Prefetch, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -335,16 +335,40 @@ def job_visits(*, job: Job, viewer: Viewer | None) -> list[Booking]:
     )
 
 
+# A member's feed holds the visits of the last FEED_DAYS_BACK days and every one to come: a
+# phone needs no older history, and the feed stays small enough to send every refresh.
+FEED_DAYS_BACK = 90
+
+
+def _feed_assignments(membership: Membership) -> QuerySet[Assignment]:
+    cutoff = timezone.now() - dt.timedelta(days=FEED_DAYS_BACK)
+    return Assignment.objects.filter(membership=membership, starts_at__gte=cutoff)
+
+
 def staff_feed_bookings(*, membership: Membership) -> QuerySet[Booking]:
     """A member's own visits for their calendar feed (cancelled ones too: the phone must
-    learn of the cancellation). Recent past and all to come."""
+    learn of the cancellation): the recent past and all to come."""
     return (
         Booking.objects.filter(
-            workspace_id=membership.workspace_id, assignments__membership=membership
+            pk__in=_feed_assignments(membership).values("booking_id"),
+            workspace_id=membership.workspace_id,
         )
         .select_related("customer")
         .order_by("starts_at", "pk")
     )
+
+
+def staff_feed_state(*, membership: Membership) -> tuple[object, ...]:
+    """What the feed's ETag is made of, read from the member's assignments (their index):
+    how many visits, the latest change to one, the highest revision, the latest change to
+    one of their customers."""
+    state = _feed_assignments(membership).aggregate(
+        count=Count("pk"),
+        changed=Max("booking__updated_at"),
+        revision=Max("booking__sequence"),
+        customers=Max("booking__customer__updated_at"),
+    )
+    return tuple(state.values())
 
 
 def job_page_visits(job: Job, viewer: Viewer | None) -> JobPageSection | None:

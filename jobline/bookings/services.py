@@ -107,9 +107,12 @@ def _checked_staff(workspace: Workspace, staff: Sequence[Membership]) -> list[Me
 
 
 def _checked_links(
-    *, workspace: Workspace, customer: Customer | None, job: Job | None
-) -> Customer | None:
-    """The customer and job must be this workspace's; a visit on a job is for its customer."""
+    *, workspace: Workspace, customer: Customer | None, job: Job | None,
+    current: Customer | None = None,
+) -> Customer | None:  # fmt: skip
+    """The customer and job must be this workspace's; a visit on a job is for its customer.
+    An archived customer cannot be booked, but a visit already theirs (``current``) keeps
+    them when it is edited."""
     if job is not None:
         if job.workspace_id != workspace.pk:
             raise ValidationError({"job": "Choose a job of this workspace."})
@@ -120,7 +123,7 @@ def _checked_links(
     if customer is not None:
         if customer.workspace_id != workspace.pk:
             raise ValidationError({"customer": "Choose a customer of this workspace."})
-        if customer.archived_at is not None:
+        if customer.archived_at is not None and (current is None or current.pk != customer.pk):
             raise ValidationError({"customer": "This customer is archived; restore them first."})
     return customer
 
@@ -352,7 +355,9 @@ def booking_update(
     _checked_times(starts_at, ends_at)
     job = Job.objects.select_related("customer").get(pk=locked.job_id) if locked.job_id else None
     # customer=None on a job: the job's customer, whoever that is now.
-    customer = _checked_links(workspace=workspace, customer=customer, job=job)
+    customer = _checked_links(
+        workspace=workspace, customer=customer, job=job, current=locked.customer
+    )
     members = _checked_staff(workspace, staff)
     old_members = list(
         Membership.objects.filter(assignments__booking=locked).select_related("user").order_by("pk")

@@ -11,7 +11,6 @@ from typing import Any
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -53,15 +52,23 @@ def _booking(request: HttpRequest, pk: int) -> Booking:
     return selectors.get_booking(viewer=request_viewer(request), pk=pk)
 
 
+# The calendar pages move a week or a month either side of the day they show: a day near the
+# edges of what a date can be would overflow (a 500), and nobody books there.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
+
+
 def _day(raw: str, time_zone: str) -> dt.date:
     try:
-        return (
+        day = (
             dt.date.fromisoformat(raw)
             if raw
             else timezone.localdate(timezone=wall_time.zone(time_zone))
         )
     except ValueError:
         raise Http404("Not a date.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise Http404("No calendar that far away.")
+    return day
 
 
 def _member_id(request: HttpRequest, people: list[Any]) -> int | None:
@@ -244,9 +251,11 @@ def booking_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "staff": [a.membership_id for a in booking.assignments.all()],
             "job": booking.job.number if booking.job else None,
         }  # fmt: skip
-        return _form_page(request, BookingForm(workspace=workspace, initial=initial),
-                          booking=booking, job=booking.job)  # fmt: skip
-    form = BookingForm(request.POST, workspace=workspace)
+        form = BookingForm(
+            workspace=workspace, initial=initial, current_customer_id=booking.customer_id
+        )
+        return _form_page(request, form, booking=booking, job=booking.job)
+    form = BookingForm(request.POST, workspace=workspace, current_customer_id=booking.customer_id)
     if form.is_valid():
         data = form.cleaned_data
         try:
@@ -430,12 +439,13 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     membership = row.membership
     workspace = membership.workspace
     bookings = selectors.staff_feed_bookings(membership=membership)
-    # What the feed says changes only when one of its visits (or the business's time zone
-    # or name) does: that state is the ETag, and the body is kept under it.
-    state = bookings.aggregate(
-        count=Count("pk"), changed=Max("updated_at"), revision=Max("sequence")
-    )
-    etag = feeds.etag_of([row.token_hash, workspace.time_zone, workspace.name, *state.values()])
+    # What the feed says changes only when one of its visits does, or a customer's name on
+    # one (any change makes that customer the latest updated), or the business's or the
+    # member's name or time zone: that state is the ETag, and the body is kept under it.
+    etag = feeds.etag_of(
+        [row.token_hash, workspace.time_zone, workspace.name, membership.user.full_name,
+         *selectors.staff_feed_state(membership=membership)]
+    )  # fmt: skip
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponseNotModified()
         response["ETag"] = etag

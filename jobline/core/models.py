@@ -71,3 +71,21 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (next {self.next_run_at:%Y-%m-%d %H:%M:%S})"
+
+
+class ChangeRecord(models.Model):
+    """The shape of a thing's own append-only history (a visit's, a quote's): who, when, what
+    changed in words. Each app adds the thing it belongs to and its kinds."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # What changed, in words the thing's page shows ("Tue 8 Dec 10:00 → Wed 9 Dec 10:00").
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.detail}"  # type: ignore[attr-defined]

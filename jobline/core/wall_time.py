@@ -17,6 +17,8 @@ import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
+
 UTC = dt.UTC
 
 
@@ -78,3 +80,9 @@ def span_words(starts_at: dt.datetime, ends_at: dt.datetime, time_zone: str) -> 
     if end.date() == start.date():
         return f"{head}–{end:%H:%M}"
     return f"{head} – {end:%a} {end.day} {end:%b, %H:%M}"
+
+
+def shown_in(time_zone: str) -> timezone.override:
+    """Render inside this to show every time on that business's clock (the portal and the
+    public quote page, which have no workspace of their own in the request)."""
+    return timezone.override(zone(time_zone))

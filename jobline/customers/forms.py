@@ -2,9 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from jobline.customers.models import Customer
+from jobline.workspaces.models import Workspace
+
+
+class CustomerOrNewFields(forms.Form):
+    """A form's customer: one of the workspace's (not archived), or a new one typed inline
+    (customers.services.customer_or_new makes it)."""
+
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.none(), required=False, empty_label="— Choose a customer —"
+    )
+    new_customer_name = forms.CharField(
+        max_length=150, required=False, label="…or a new customer's name"
+    )
+    new_customer_email = forms.EmailField(required=False, label="New customer's e-mail")
+
+    def choose_customers_of(self, workspace: Workspace) -> None:
+        self.fields["customer"].queryset = Customer.objects.filter(
+            workspace=workspace, archived_at__isnull=True
+        ).order_by("name")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("customer") and data.get("new_customer_name"):
+            self.add_error("new_customer_name", "Choose a customer or name a new one, not both.")
+        if data.get("new_customer_email") and not data.get("new_customer_name"):
+            self.add_error("new_customer_name", "Give the new customer a name.")
+        return data
 
 
 class CustomerForm(forms.ModelForm):

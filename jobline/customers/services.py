@@ -103,3 +103,31 @@ def customer_restore(*, customer: Customer, actor: User) -> None:
         customer.archived_at = None
         customer.save(update_fields=["archived_at", "updated_at"])
         _audit(customer, actor, "customer.restored")
+
+
+def customer_or_new(
+    *,
+    workspace: Workspace,
+    actor: User,
+    customer: Customer | None,
+    new_customer_name: str,
+    new_customer_email: str,
+) -> Customer | None:
+    """The customer a form chose, or the new one typed inline (created in the caller's
+    transaction): both at once is refused, and the new one's e-mail errors land on
+    ``new_customer_email``."""
+    if not new_customer_name.strip():
+        return customer
+    if customer is not None:
+        raise ValidationError(
+            {"new_customer_name": "Choose a customer or name a new one, not both."}
+        )
+    try:
+        return customer_create.step(
+            workspace=workspace, actor=actor, name=new_customer_name.strip(),
+            email=new_customer_email,
+        )  # fmt: skip
+    except ValidationError as error:
+        raise ValidationError(
+            {"new_customer_email": error.message_dict.get("email", error.messages)}
+        ) from error

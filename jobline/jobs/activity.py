@@ -621,6 +621,29 @@ class VisitDetached(_VisitPayload):
     KIND: ClassVar[str] = ActivityKind.VISIT_DETACHED
 
 
+@_kind
+@dataclass(frozen=True, slots=True)
+class QuoteConverted(Payload):
+    """The job was made from a quote (quotes app): which one, by its reference then. Staff
+    only: the amounts stay on the quote and the job's money fields."""
+
+    KIND: ClassVar[str] = ActivityKind.QUOTE_CONVERTED
+    quote_id: int | None
+    reference: str
+    title: str
+
+    def to_data(self) -> JSON:
+        return {"quote": self.quote_id, "reference": self.reference, "title": self.title}
+
+    @classmethod
+    def from_data(cls, data: JSON) -> QuoteConverted:
+        return cls(
+            quote_id=_int(data.get("quote")),
+            reference=_text(data.get("reference")),
+            title=_text(data.get("title")),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Unknown(Payload):
     """An entry of a kind this code no longer writes: shown by its kind's name only."""

@@ -42,12 +42,13 @@ class ActivityKind(models.TextChoices):
     VISIT_COMPLETED = "visit_completed", "Visit completed"
     VISIT_NO_SHOW = "visit_no_show", "Visit: no-show"
     VISIT_DETACHED = "visit_detached", "Visit detached"
+    QUOTE_CONVERTED = "quote_converted", "Converted from a quote"
 
 
 # The feed's type filter groups kinds the way people think of them.
 FEED_TYPE_GROUPS: dict[str, tuple[str, ...]] = {
     "status": (ActivityKind.STATUS_CHANGED, ActivityKind.CREATED, ActivityKind.ARCHIVED,
-               ActivityKind.RESTORED, ActivityKind.COPIED),
+               ActivityKind.RESTORED, ActivityKind.COPIED, ActivityKind.QUOTE_CONVERTED),
     "notes": (ActivityKind.NOTE,),
     "replies": (ActivityKind.REPLY, ActivityKind.REPLY_VISIBILITY_CHANGED),
     "files": (ActivityKind.FILE_ADDED, ActivityKind.FILE_VISIBILITY_CHANGED),

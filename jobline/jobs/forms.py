@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 
 from jobline.core.one_time import OneTimeTokenField
+from jobline.customers.forms import CustomerOrNewFields
 from jobline.customers.models import Customer
 from jobline.jobs.choices import Visibility
 from jobline.jobs.selectors import SORT_CHOICES, owners
@@ -35,7 +36,7 @@ def _owner_choices(workspace: Workspace) -> list[tuple[str, str]]:
     ]
 
 
-class JobCreateForm(forms.Form):
+class JobCreateForm(CustomerOrNewFields):
     one_time_token = OneTimeTokenField()
     title = forms.CharField(max_length=200)
     pipeline = forms.ModelChoiceField(queryset=Pipeline.objects.none(), empty_label=None)
@@ -46,13 +47,6 @@ class JobCreateForm(forms.Form):
         help_text="Leave empty to start at the pipeline's first stage.",
     )
     owner = forms.ChoiceField(required=False)
-    customer = forms.ModelChoiceField(
-        queryset=Customer.objects.none(), required=False, empty_label="— Choose a customer —"
-    )
-    new_customer_name = forms.CharField(
-        max_length=150, required=False, label="…or a new customer's name"
-    )
-    new_customer_email = forms.EmailField(required=False, label="New customer's e-mail")
     due_date = forms.DateField(required=False, widget=DateInput(), label="Due date")
 
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
@@ -66,19 +60,13 @@ class JobCreateForm(forms.Form):
         ).select_related("pipeline")
         self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.name} → {s.name}"
         self.fields["owner"].choices = _owner_choices(workspace)
-        self.fields["customer"].queryset = Customer.objects.filter(
-            workspace=workspace, archived_at__isnull=True
-        ).order_by("name")
+        self.choose_customers_of(workspace)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         pipeline, stage = data.get("pipeline"), data.get("stage")
         if pipeline and stage and stage.pipeline_id != pipeline.pk:
             self.add_error("stage", f"{stage.name} is a stage of another pipeline.")
-        if data.get("customer") and data.get("new_customer_name"):
-            self.add_error("new_customer_name", "Choose a customer or name a new one, not both.")
-        if data.get("new_customer_email") and not data.get("new_customer_name"):
-            self.add_error("new_customer_name", "Give the new customer a name.")
         return data
 
 

@@ -122,20 +122,10 @@ def job_create(
     """A new job; with ``new_customer_name``, the new customer typed inline too — both or
     neither. A repeat of ``one_time_token`` raises one_time.AlreadySubmitted."""
     submission = one_time.claim(token=one_time_token, user=actor)
-    if new_customer_name.strip():
-        if customer is not None:
-            raise ValidationError(
-                {"new_customer_name": "Choose a customer or name a new one, not both."}
-            )
-        try:
-            customer = customer_services.customer_create.step(
-                workspace=workspace, actor=actor, name=new_customer_name.strip(),
-                email=new_customer_email,
-            )  # fmt: skip
-        except ValidationError as error:
-            raise ValidationError(
-                {"new_customer_email": error.message_dict.get("email", error.messages)}
-            ) from error
+    customer = customer_services.customer_or_new(
+        workspace=workspace, actor=actor, customer=customer,
+        new_customer_name=new_customer_name, new_customer_email=new_customer_email,
+    )  # fmt: skip
     job = _create(
         workspace=workspace, pipeline=pipeline, title=title, actor=actor, owner=owner,
         customer=customer, stage=stage, due_date=due_date, at=at,

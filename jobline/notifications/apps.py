@@ -13,5 +13,9 @@ class NotificationsConfig(AppConfig):
         from jobline.notifications import listeners, periodic, services  # noqa: F401 (its jobs)
 
         hooks.on_activity_logged(listeners.on_activity_logged)
+        # A quote sent, accepted or declined: the quotes app tells us through its hook.
+        from jobline.quotes import hooks as quote_hooks
+
+        quote_hooks.on_quote_event(listeners.on_quote_event)
         # A restored copy holds its outbox for an Admin (the original may have sent it).
         backups.on_restored(services.hold_outbox_after_restore)

@@ -35,6 +35,9 @@ from jobline.notifications.models import (
     Notification,
     OutgoingEmail,
 )
+from jobline.quotes.models import OPEN_STATUSES, Quote
+from jobline.quotes.services import quote_totals
+from jobline.quotes.tokens import token_for as quote_token
 from jobline.workspaces.models import Membership, Role
 from jobline.workspaces.viewers import customer_viewer
 
@@ -172,8 +175,62 @@ def _visit_reminder(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     )
 
 
+def _quote_to_customer(email: OutgoingEmail) -> EmailMultiAlternatives | None:
+    """A quote's link for its customer, as the quote is when it is sent (through the quotes'
+    own visibility rule: a quote no longer the customer's, or withdrawn, is not sent)."""
+    customer = email.customer
+    if customer is None or not customer.email or customer.archived_at:
+        return None
+    quote = (
+        Quote.objects.visible_to(customer_viewer(customer))
+        .select_related("workspace", "customer")
+        .filter(pk=email.quote_id, status__in=OPEN_STATUSES)
+        .first()
+    )
+    if quote is None:
+        return None
+    business = quote.workspace.name
+    result = quote_totals(quote)
+    revised = bool(email.lines) and email.lines[0] == "revised"
+    context = {
+        "business": business,
+        "customer": customer,
+        "quote": quote,
+        "total": result.total,
+        "deposit": result.deposit,
+        "revised": revised,
+        "viewer": customer_viewer(customer),
+        "workspace": quote.workspace,
+        "quote_url": absolute(reverse("quote_public:page", args=[quote_token(quote.uid)])),
+    }
+    subject = f"{business}: {'updated ' if revised else ''}quote {quote.reference}, {quote.title}"
+    return _compose("quote", subject=subject, to=customer.email, context=context, headers={})
+
+
+def _quote_decided(email: OutgoingEmail) -> EmailMultiAlternatives | None:
+    recipient = email.recipient
+    if recipient is None or not recipient.is_active or email.quote_id is None:
+        return None
+    quote = Quote.objects.select_related("workspace").get(pk=email.quote_id)
+    query = urlencode({"workspace": quote.workspace_id})
+    context = {
+        "recipient": recipient,
+        "quote": quote,
+        "lines": email.lines,
+        "quote_url": absolute(f"{reverse('quotes:detail', args=[quote.pk])}?{query}"),
+        "business": quote.workspace.name,
+    }
+    subject = email.lines[0] if email.lines else f"{quote.reference}: decided"
+    return _compose("quote_decided", subject=subject, to=recipient.email, context=context,
+                    headers={})  # fmt: skip
+
+
 def build(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     """The message as it would go now, or None when nothing in it may be sent any more."""
+    if email.kind == EmailKind.QUOTE:
+        return _quote_to_customer(email)
+    if email.kind == EmailKind.QUOTE_DECIDED:
+        return _quote_decided(email)
     if email.kind == EmailKind.CUSTOMER_UPDATE:
         return _customer_update(email)
     if email.kind == EmailKind.VISIT_REMINDER:
@@ -214,7 +271,7 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> Outcome:
         email = (
             # Lock only the e-mail's row (PostgreSQL refuses to lock the nullable outer joins).
             OutgoingEmail.objects.select_for_update(of=("self",))
-            .select_related("job__workspace", "customer", "recipient")
+            .select_related("job__workspace", "customer", "recipient", "quote")
             .filter(pk=email_id)
             .first()
         )

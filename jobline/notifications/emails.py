@@ -28,11 +28,10 @@ from jobline.notifications.models import (
     EmailStatus,
     OutgoingEmail,
 )
+from jobline.quotes.models import Quote
+from jobline.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
-
-# The longest reminder window a workspace may set (Workspace.clean): two weeks.
-MAX_REMINDER_HOURS = 24 * 14
 
 
 def schedule(email: OutgoingEmail) -> None:
@@ -88,45 +87,57 @@ def visit_reminders_queue(*, now: dt.datetime | None = None) -> int:
     reminder window and has had none for this start time. Each visit is claimed by one
     conditional UPDATE of its ``reminded_for`` in the same transaction as its e-mail, so two
     runs (or two schedulers) queue it once; a visit moved later gets a reminder for its new
-    time. Returns how many were queued."""
+    time. Returns how many were queued.
+
+    Only visits that can be reminded are read (a customer with an address, not archived), one
+    query per workspace with its own window, so visits that cannot be reminded never crowd
+    out those that can."""
     now = now or timezone.now()
-    due = (
-        Booking.objects.filter(
-            status=BookingStatus.SCHEDULED,
-            starts_at__gt=now,
-            starts_at__lte=now + dt.timedelta(hours=MAX_REMINDER_HOURS),
-            job__isnull=False,
-            customer__isnull=False,
-            job__customer_id=F("customer_id"),
-            workspace__module_bookings=True,
-            workspace__booking_reminder_hours__gt=0,
-        )
-        .exclude(reminded_for=F("starts_at"), reminded_for__isnull=False)
-        .select_related("workspace", "customer", "job")
-        .order_by("starts_at")[:500]
-    )
     queued = 0
-    for booking in due:
-        window = dt.timedelta(hours=booking.workspace.booking_reminder_hours)
-        customer = booking.customer
-        if booking.starts_at > now + window or not customer.email or customer.archived_at:
-            continue
-        with transaction.atomic(durable=True):
-            claimed = (
-                Booking.objects.filter(
-                    pk=booking.pk, status=BookingStatus.SCHEDULED, starts_at=booking.starts_at
-                )
-                .exclude(reminded_for=booking.starts_at)
-                .update(reminded_for=booking.starts_at)
+    windows = Workspace.objects.filter(
+        module_bookings=True, booking_reminder_hours__gt=0
+    ).values_list("pk", "booking_reminder_hours")
+    for workspace_id, hours in windows:
+        due = (
+            Booking.objects.filter(
+                workspace_id=workspace_id,
+                status=BookingStatus.SCHEDULED,
+                starts_at__gt=now,
+                starts_at__lte=now + dt.timedelta(hours=hours),
+                job__isnull=False,
+                job__customer_id=F("customer_id"),
+                customer__archived_at__isnull=True,
             )
-            if not claimed:
-                continue
-            queue(
-                job=booking.job, kind=EmailKind.VISIT_REMINDER, customer=customer,
-                booking=booking, to_address=customer.email, send_after=now,
-            )  # fmt: skip
-            queued += 1
+            .exclude(customer__email="")
+            .exclude(reminded_for=F("starts_at"), reminded_for__isnull=False)
+            .select_related("customer", "job")
+            .order_by("starts_at")[:REMINDERS_PER_RUN]
+        )
+        for booking in due:
+            queued += _queue_reminder(booking, now=now)
     return queued
+
+
+# A run queues at most this many per workspace; the rest go on the next run, minutes later.
+REMINDERS_PER_RUN = 500
+
+
+def _queue_reminder(booking: Booking, *, now: dt.datetime) -> int:
+    with transaction.atomic(durable=True):
+        claimed = (
+            Booking.objects.filter(
+                pk=booking.pk, status=BookingStatus.SCHEDULED, starts_at=booking.starts_at
+            )
+            .exclude(reminded_for=booking.starts_at)
+            .update(reminded_for=booking.starts_at)
+        )
+        if not claimed:
+            return 0
+        queue(
+            job=booking.job, kind=EmailKind.VISIT_REMINDER, customer=booking.customer,
+            booking=booking, to_address=booking.customer.email, send_after=now,
+        )  # fmt: skip
+        return 1
 
 
 def staff_alert_queue(*, job: Job, recipient: User, text: str, at: dt.datetime) -> OutgoingEmail:
@@ -156,6 +167,15 @@ def staff_alert_queue(*, job: Job, recipient: User, text: str, at: dt.datetime) 
 
 def queue(*, job: Job, **fields: Any) -> OutgoingEmail:
     email = OutgoingEmail.objects.create(workspace_id=job.workspace_id, job=job, **fields)
+    schedule(email)
+    return email
+
+
+def quote_queue(*, quote: Quote, **fields: Any) -> OutgoingEmail:
+    """An e-mail about a quote (to its customer, or to staff of its decision), sent now."""
+    email = OutgoingEmail.objects.create(
+        workspace_id=quote.workspace_id, quote=quote, send_after=timezone.now(), **fields
+    )
     schedule(email)
     return email
 

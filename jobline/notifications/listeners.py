@@ -6,6 +6,8 @@ from __future__ import annotations
 from jobline.jobs.choices import ActorKind
 from jobline.jobs.models import Activity
 from jobline.notifications import emails, services
+from jobline.notifications.models import EmailKind
+from jobline.quotes.models import Quote
 
 
 def on_activity_logged(activity: Activity) -> None:
@@ -15,3 +17,15 @@ def on_activity_logged(activity: Activity) -> None:
         services.alert_staff(activity)
     else:
         emails.customer_update_queue(activity)
+
+
+def on_quote_event(quote: Quote, kind: str) -> None:
+    """A quote sent (or sent again as a new revision) goes to its customer; the customer's
+    acceptance or decline goes to its owner (bell and e-mail)."""
+    if kind in ("sent", "revised"):
+        customer = quote.customer
+        if customer.email and customer.archived_at is None:
+            emails.quote_queue(quote=quote, kind=EmailKind.QUOTE, customer=customer,
+                               to_address=customer.email, lines=[kind])  # fmt: skip
+    elif kind in ("accepted", "declined"):
+        services.tell_owner_of_decision(quote=quote, kind=kind)

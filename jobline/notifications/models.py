@@ -21,6 +21,8 @@ class Notification(models.Model):
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="+"
     )
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Where the line leads when it is not about a job (a quote's page).
+    link = models.CharField(max_length=255, blank=True)
     text = models.CharField(max_length=255)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -63,6 +65,8 @@ class EmailKind(models.TextChoices):
     CUSTOMER_UPDATE = "customer_update", "Customer update"
     STAFF_ALERT = "staff_alert", "Staff alert"
     VISIT_REMINDER = "visit_reminder", "Visit reminder"
+    QUOTE = "quote", "Quote to the customer"
+    QUOTE_DECIDED = "quote_decided", "Quote decision to staff"
 
 
 class EmailStatus(models.TextChoices):
@@ -92,7 +96,11 @@ class OutgoingEmail(models.Model):
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.CASCADE, related_name="outgoing_emails"
     )
-    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="+")
+    # The job it is about; a quote's e-mails have the quote instead (before it is a job).
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    quote = models.ForeignKey(
+        "quotes.Quote", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     kind = models.CharField(max_length=20, choices=EmailKind.choices)
     # A visit reminder's visit (what it says is read from it when it is sent).
     booking = models.ForeignKey(
@@ -134,6 +142,13 @@ class OutgoingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to_address or '?'} ({self.status})"
+
+    @property
+    def about(self) -> str:
+        """What the e-mail is about, as people name it: J-1001 or Q-1001."""
+        if self.job_id:
+            return self.job.reference
+        return self.quote.reference if self.quote_id else ""
 
     @property
     def can_be_sent_again(self) -> bool:

@@ -21,7 +21,7 @@ def outgoing_emails(
     emails = OutgoingEmail.objects.filter(workspace=workspace)
     if problems_only:
         emails = emails.filter(status__in=PROBLEM_STATUSES)
-    return emails.select_related("job").order_by("-created_at", "-id")
+    return emails.select_related("job", "quote").order_by("-created_at", "-id")
 
 
 def problem_count(*, workspace: Workspace) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from jobline.accounts.models import User
@@ -14,7 +15,8 @@ from jobline.jobs import activity as payloads
 from jobline.jobs.choices import ActorKind
 from jobline.jobs.models import Activity, Job, JobFollower
 from jobline.notifications import emails
-from jobline.notifications.models import EmailStatus, Notification, OutgoingEmail
+from jobline.notifications.models import EmailKind, EmailStatus, Notification, OutgoingEmail
+from jobline.quotes.models import Quote
 from jobline.workspaces.models import Membership, Role, Workspace
 from jobline.workspaces.services import audit_record
 
@@ -109,14 +111,16 @@ def mark_all_read(*, user: User, workspace_id: int) -> int:
 def email_send_again(*, email: OutgoingEmail, actor: User) -> OutgoingEmail:
     """An admin's "Send again" for a failed e-mail: a fresh round of attempts, now; audited."""
     locked = (
-        OutgoingEmail.objects.select_for_update(of=("self",)).select_related("job").get(pk=email.pk)
+        OutgoingEmail.objects.select_for_update(of=("self",))
+        .select_related("job", "quote")
+        .get(pk=email.pk)
     )
     old = locked.status
     emails.send_again(locked)
     if locked.status != old:
         audit_record(
             workspace=locked.workspace, actor=actor, action="email.sent_again",
-            target=f"{locked.job.reference} → {locked.to_address}", old=old, new=locked.status,
+            target=f"{locked.about} → {locked.to_address}", old=old, new=locked.status,
         )  # fmt: skip
     return locked
 
@@ -184,3 +188,23 @@ def tell_admins_worker_stopped(*, last_seen: dt.datetime | None) -> int:
         )
         told += 1
     return told
+
+
+def tell_owner_of_decision(*, quote: Quote, kind: str) -> None:
+    """The quote's owner hears of the customer's acceptance or decline: a bell line to the
+    quote's page and an e-mail (inside the decision's transaction). No owner, or one who
+    left: the workspace's Admins."""
+    verb = "accepted" if kind == "accepted" else "declined"
+    text = f"{quote.reference} {quote.title}: {verb} by {quote.customer.name}"[:255]
+    recipients = [quote.owner] if quote.owner and quote.owner.is_active and (
+        Membership.objects.active().filter(workspace_id=quote.workspace_id, user=quote.owner)
+        .exists()
+    ) else [m.user for m in Membership.objects.active().filter(
+        workspace_id=quote.workspace_id, role=Role.ADMIN).select_related("user")]  # fmt: skip
+    link = reverse("quotes:detail", args=[quote.pk])
+    for person in recipients:
+        Notification.objects.create(
+            recipient=person, workspace_id=quote.workspace_id, text=text, link=link
+        )
+        emails.quote_queue(quote=quote, kind=EmailKind.QUOTE_DECIDED, recipient=person,
+                           to_address=person.email, lines=[text])  # fmt: skip

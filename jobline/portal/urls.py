@@ -21,6 +21,7 @@ urlpatterns = [
         name="request_upload",
     ),
     path("visits/", views.visit_list, name="visits"),
+    path("quotes/", views.quote_list, name="quotes"),
     path("visits/<int:booking_id>.ics", views.visit_calendar_file, name="visit_ics"),
     path("files/<int:attachment_id>/", views.file_download, name="file"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),

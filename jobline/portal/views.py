@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from jobline.bookings import feeds as booking_feeds
 from jobline.bookings import selectors as booking_selectors
 from jobline.core.one_time import AlreadySubmitted
+from jobline.core.wall_time import shown_in
 from jobline.customers.unsubscribe import customer_from_unsubscribe_token
 from jobline.jobs import customer_view
 from jobline.jobs import requests as document_requests
@@ -31,6 +32,8 @@ from jobline.jobs.uploads import refusal_status
 from jobline.jobs.views.files import serve_stored_file
 from jobline.portal import selectors, services
 from jobline.portal.forms import CustomerFieldsForm, ReplyForm, SetPasswordForm, UploadForm
+from jobline.quotes import selectors as quote_selectors
+from jobline.quotes.tokens import token_for as quote_token
 from jobline.workspaces.viewers import Viewer
 
 View = Callable[..., HttpResponse]
@@ -132,7 +135,8 @@ def render_job_page(
         "request_errors": forms.get("request_errors") or {},
         "preview": preview,
     }
-    return render(request, "portal/job_detail.html", context, status=status)
+    with shown_in(job.workspace.time_zone):
+        return render(request, "portal/job_detail.html", context, status=status)
 
 
 @customer_required
@@ -144,6 +148,17 @@ def visit_list(request: HttpRequest) -> HttpResponse:
     upcoming = [b for b in visits if b.is_scheduled and b.ends_at > now]
     past = [b for b in reversed(visits) if b not in upcoming][:50]
     return render(request, "portal/visits.html", {"upcoming": upcoming, "past": past})
+
+
+@customer_required
+@require_safe
+def quote_list(request: HttpRequest) -> HttpResponse:
+    """The person's quotes from every business they are a customer of, each opening on its
+    public page."""
+    quotes = list(quote_selectors.portal_quotes(user=request.user))
+    for quote in quotes:
+        quote.public_token = quote_token(quote.uid)  # type: ignore[attr-defined]
+    return render(request, "portal/quotes.html", {"quotes": quotes})
 
 
 @customer_required

@@ -58,10 +58,41 @@ class ModulesForm(forms.Form):
         "0 sends no reminders.",
     )
 
-    def clean_booking_reminder_hours(self) -> int:
-        """Left empty: the setting stays as it was."""
-        hours = self.cleaned_data.get("booking_reminder_hours")
-        return hours if hours is not None else self.initial.get("booking_reminder_hours", 24)
+    prices_include_tax = forms.BooleanField(
+        label="Quote prices include tax",
+        required=False,
+        help_text="Off: prices are typed before tax and tax is added. On: typed prices "
+        "already include it.",
+    )
+    tax_rounding = forms.ChoiceField(
+        label="Tax rounding",
+        required=False,
+        choices=[("per_rate", "Once per tax rate (GST rule)"), ("per_line", "On every line")],
+        help_text="Once per rate: the unrounded tax of each rate's lines is added up and "
+        "rounded once, half-up.",
+    )
+    quote_valid_days = forms.IntegerField(
+        label="Quotes valid for (days)", required=False, min_value=1, max_value=365
+    )
+    quotes_auto_convert = forms.BooleanField(
+        label="Accepted quotes become jobs by themselves",
+        required=False,
+        help_text="In the first stage of the quote's pipeline, without a visit.",
+    )
+
+    # Fields left out of a submitted form keep their setting (older forms, scripts).
+    def _kept(self, name: str, default: object) -> object:
+        value = self.cleaned_data.get(name)
+        return value if value not in (None, "") else self.initial.get(name, default)
+
+    def clean_booking_reminder_hours(self) -> object:
+        return self._kept("booking_reminder_hours", 24)
+
+    def clean_tax_rounding(self) -> object:
+        return self._kept("tax_rounding", "per_rate")
+
+    def clean_quote_valid_days(self) -> object:
+        return self._kept("quote_valid_days", 30)
 
     module_quotes = forms.BooleanField(
         label="Quotes", required=False, help_text="Quotes that convert into jobs."

@@ -42,6 +42,17 @@ class Workspace(models.Model):
         default=24,
         help_text="0 sends no reminders.",
     )
+    prices_include_tax = models.BooleanField("Quote prices include tax", default=False)
+    tax_rounding = models.CharField(
+        "Tax rounding",
+        max_length=10,
+        choices=[("per_rate", "Once per tax rate"), ("per_line", "On every line")],
+        default="per_rate",
+    )
+    quote_valid_days = models.PositiveSmallIntegerField("Quotes valid for (days)", default=30)
+    quotes_auto_convert = models.BooleanField(
+        "Accepted quotes become jobs by themselves", default=False
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -190,6 +201,8 @@ AUDIT_ACTION_LABELS = {
     "customer.restored": "Customer restored",
     "customer.notifications": "Customer e-mails",
     "customer.portal_invited": "Invited to the portal",
+    "quote.tax_rate_added": "Tax rate added",
+    "quote.tax_rate_archived": "Tax rate removed",
     "booking.feed_regenerated": "Calendar feed link renewed",
     "booking.feed_revoked": "Calendar feed link switched off",
     "email.sent_again": "E-mail sent again",

@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from jobline.accounts.sessions import is_portal_only
 from jobline.workspaces import selectors
 from jobline.workspaces.models import Module, Role
+from jobline.workspaces.viewers import request_viewer, sees_money
 
 View = Callable[..., HttpResponse]
 
@@ -71,6 +72,20 @@ def role_required(*roles: Role) -> Callable[[View], View]:
 
 
 admin_required = role_required(Role.ADMIN)
+
+
+def money_required(view: View) -> View:
+    """Pages that are money through and through (quotes): the roles the money rule lets see
+    amounts (sees_money); other members get 403 (they know the workspace, not its prices)."""
+
+    @member_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not sees_money(request_viewer(request)):
+            raise PermissionDenied("This page shows amounts, which your role does not see.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 def module_required(module: Module) -> Callable[[View], View]:

@@ -35,6 +35,10 @@ SETTINGS_FIELDS: dict[str, str] = {
     "module_bookings": "settings.modules",
     "module_quotes": "settings.modules",
     "booking_reminder_hours": "settings.modules",
+    "prices_include_tax": "settings.modules",
+    "tax_rounding": "settings.modules",
+    "quote_valid_days": "settings.modules",
+    "quotes_auto_convert": "settings.modules",
     "portal_enabled": "settings.portal",
     "portal_jobs": "settings.portal",
 }

@@ -3,25 +3,114 @@ generator, so a change to the services cannot silently break the benchmark."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from django.db.models import Count, OuterRef, Q
 
 import bench
-from bench import generate
+from bench import bookings_data, generate
+from jobline.bookings.models import Assignment, Booking, BookingStatus, CalendarFeed
+from jobline.bookings.services import next_visit_of
+from jobline.core import wall_time
+from jobline.jobs.choices import ActivityKind
 from jobline.jobs.models import Activity, Job
+from jobline.workspaces.models import Workspace
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_generator_builds_a_complete_workspace(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def small(monkeypatch: pytest.MonkeyPatch) -> None:
     per_pipeline = {"standard": 12, "renovation": 4, "beauty": 4, "legal": 4, "repair": 4}
     monkeypatch.setattr(generate, "JOBS_PER_PIPELINE", per_pipeline)
     monkeypatch.setattr(bench, "JOB_COUNT", sum(per_pipeline.values()))
     monkeypatch.setattr(bench, "ACTIVITY_COUNT", 3_000)
     monkeypatch.setattr(bench, "CUSTOMER_COUNT", 30)
     monkeypatch.setattr(bench, "FEED_JOB_ENTRIES", 1_000)
+    # Bookings: 10 per member in the bench week, everyone else 1 a weekday for 2 weeks either
+    # side of it, so the bench week is still the busiest.
+    monkeypatch.setattr(bench, "WEEK_BOOKINGS", 250)
+    monkeypatch.setattr(bench, "VISITS_JOB_VISITS", 12)
+    monkeypatch.setattr(bench, "FEED_MEMBER_BOOKINGS", 120)
+    monkeypatch.setattr(bookings_data, "OTHERS_PER_WEEKDAY", 1)
+    monkeypatch.setattr(bookings_data, "OTHERS_WEEKS_BEFORE", 2)
+    monkeypatch.setattr(bookings_data, "OTHERS_WEEKS_AFTER", 2)
 
+
+def _check_bookings(workspace: Workspace) -> None:
+    assert workspace.module_bookings
+    monday, count = bookings_data.bench_week(workspace)
+    assert count == bench.WEEK_BOOKINGS
+    assert monday.weekday() == 0
+    today = wall_time.local(Booking.objects.order_by("-created_at")[0].created_at, "UTC").date()
+    assert 7 <= (monday - today).days <= 14
+    # The same share of the week for every member, and every one of its visits scheduled.
+    start = wall_time.day_bounds(monday, workspace.time_zone)[0]
+    end = wall_time.day_bounds(monday + dt.timedelta(days=6), workspace.time_zone)[1]
+    week = Assignment.objects.filter(starts_at__gte=start, starts_at__lt=end)
+    shares = week.values("membership").annotate(n=Count("pk")).values_list("n", flat=True)
+    assert set(shares) == {bench.WEEK_BOOKINGS // 25}
+    assert not week.exclude(booking__status=BookingStatus.SCHEDULED).exists()
+    # Assignments carry their booking's times; only scheduled ones block time, and no
+    # member's blocking assignments overlap.
+    assert not Assignment.objects.exclude(
+        starts_at=Booking.objects.filter(pk=OuterRef("booking_id")).values("starts_at")[:1]
+    ).exists()
+    assert not Assignment.objects.filter(
+        Q(blocks_time=True) & ~Q(booking__status=BookingStatus.SCHEDULED)
+    ).exists()
+    seen: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for member, s, e in Assignment.objects.filter(blocks_time=True).values_list(
+        "membership_id", "starts_at", "ends_at"
+    ):
+        for other_s, other_e in seen.get(member, []):
+            assert e <= other_s or s >= other_e
+        seen.setdefault(member, []).append((s, e))
+    assert not Booking.objects.filter(overlap_allowed=True).exists()
+    assert not Booking.objects.filter(status=BookingStatus.CANCELLED, cancel_reason="").exists()
+    # The visits job: its visits, their feed entries, its version and next visit.
+    job = Job.objects.get(workspace=workspace, number=bench.VISITS_JOB_NUMBER)
+    visits = Booking.objects.filter(job=job)
+    assert visits.count() == bench.VISITS_JOB_VISITS
+    assert set(visits.values_list("customer_id", flat=True)) == {job.customer_id}
+    assert job.next_visit_at is not None
+    assert job.next_visit_at == next_visit_of(job.pk)
+    assert Activity.objects.filter(job=job, kind=ActivityKind.VISIT_BOOKED).count() == (
+        bench.VISITS_JOB_VISITS
+    )
+    assert job.version == Activity.objects.filter(job=job).count()
+    assert job.last_activity_at == Activity.objects.filter(job=job).latest("created_at").created_at
+    assert Booking.objects.exclude(job=job).filter(job__isnull=False).count() == 0
+    # The feed member: their bookings and a feed.
+    member = bookings_data.feed_membership(workspace)
+    assert Assignment.objects.filter(membership=member).count() == bench.FEED_MEMBER_BOOKINGS
+    assert CalendarFeed.objects.filter(membership=member).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_generator_builds_a_complete_workspace(small: None) -> None:
     generate.generate(chunk=10)
 
     status = generate.workspace_status()
     assert generate.is_complete(status), status
     assert Job.objects.filter(workspace=status["workspace"]).count() == 28
     assert Activity.objects.filter(job__number=bench.FEED_JOB_NUMBER).count() == 1_000
+    _check_bookings(Workspace.objects.get(pk=status["workspace"].pk))
+    # Nothing is generated twice.
+    assert generate.ensure() is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bookings_are_added_to_a_workspace_generated_without_them(small: None) -> None:
+    generate.generate(chunk=10, bookings=False)
+    status = generate.workspace_status()
+    assert generate.jobs_complete(status) and not generate.is_complete(status)
+    assert status["bookings"] == 0
+    jobs = Job.objects.count()
+
+    assert generate.ensure() is not None
+
+    status = generate.workspace_status()
+    assert generate.is_complete(status), status
+    assert Job.objects.count() == jobs
+    _check_bookings(Workspace.objects.get(pk=status["workspace"].pk))
+    assert generate.ensure() is None

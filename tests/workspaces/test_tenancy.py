@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -21,6 +22,8 @@ from PIL import Image
 from jobline.accounts.tokens import hash_token
 from jobline.bookings.models import Booking
 from jobline.bookings.services import booking_create
+from jobline.quotes.models import Quote, TaxRate
+from jobline.quotes.services import LineInput, quote_create, quote_send, tax_rate_add
 from jobline.customers.models import Customer
 from jobline.jobs.models import Attachment, DocumentRequest, Job, Message
 from jobline.jobs.services import job_create, message_add
@@ -85,6 +88,30 @@ def _booking(cast: Cast) -> int:
     ).pk  # fmt: skip
 
 
+def _quote(cast: Cast) -> int:
+    """A sent quote of the cast's customer. Quotes are switched on in both workspaces, so the
+    outsider's 404 comes from tenancy, not from their module being off."""
+    for workspace in (cast.workspace, cast.other_workspace):
+        workspace.module_quotes = True
+        workspace.save(update_fields=["module_quotes"])
+    existing = Quote.objects.filter(workspace=cast.workspace).first()
+    if existing is not None:
+        return existing.pk
+    quote = quote_create(
+        workspace=cast.workspace, actor=cast.admin, title="Tenancy quote",
+        customer=portal_customer(cast),
+        lines=[LineInput("Work", Decimal(1), Decimal(100), tax_rate=_tax_rate(cast))],
+    )  # fmt: skip
+    return quote_send(quote=quote, actor=cast.admin).pk
+
+
+def _tax_rate(cast: Cast) -> TaxRate:
+    existing = TaxRate.objects.filter(workspace=cast.workspace).first()
+    return existing or tax_rate_add(
+        workspace=cast.workspace, actor=cast.admin, name="VAT", percent=20
+    )
+
+
 def _message(cast: Cast) -> Message:
     return message_add(job=_job(cast), body="Hello", visibility="customer", actor=cast.admin)
 
@@ -117,6 +144,9 @@ ID_SOURCES: dict[str, Callable[[Cast], int]] = {
     # Bookings' own pages take the booking's id as "pk"; the portal's .ics as "booking_id".
     "pk": _booking,
     "booking_id": _booking,
+    "quote_id": _quote,
+    # (Through the quote: it switches Quotes on.)
+    "rate_id": lambda cast: Quote.objects.get(pk=_quote(cast)).lines.get().tax_rate_id,
     "invitation_id": lambda cast: (
         Invitation.objects.create(
             workspace=cast.workspace,
@@ -174,6 +204,8 @@ def test_the_walk_finds_the_id_routes_we_know_of() -> None:
         "bookings:detail",
         "bookings:move",
         "portal:visit_ics",
+        "quotes:detail",
+        "quotes:convert",
     } <= names
 
 

@@ -15,6 +15,7 @@ from jobline.bookings.demo import add_demo_bookings
 from jobline.customers.models import Customer
 from jobline.jobs.demo import add_demo_jobs
 from jobline.notifications.models import EmailStatus, OutgoingEmail
+from jobline.quotes.demo import add_demo_quotes
 from jobline.workspaces.models import Membership, Role, Workspace
 from jobline.workspaces.services import workspace_create
 
@@ -122,6 +123,9 @@ class Command(BaseCommand):
         visits_added = add_demo_bookings(
             workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
         )
+        quotes_added = add_demo_quotes(
+            workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
+        )
         # The demo's histories are dated weeks back: they are not news, so the customer
         # e-mails they queued are dropped (their delivery tasks then find nothing to send).
         OutgoingEmail.objects.filter(
@@ -132,6 +136,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  {created} customers added ({len(DEMO_CUSTOMERS)} in the demo).")
         self.stdout.write(f"  {jobs_added} jobs added over the five template pipelines.")
         self.stdout.write(f"  {visits_added} visits added to the calendar.")
+        self.stdout.write(f"  {quotes_added} quotes written, one waiting in the portal.")
         self.stdout.write("  Sign in at http://127.0.0.1:8000/ with any of these:")
         for email, _full_name, role in DEMO_STAFF:
             self.stdout.write(f"    {role.label:<8} {email:<28} password: {DEMO_PASSWORD}")

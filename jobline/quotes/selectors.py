@@ -1,0 +1,119 @@
+"""Every read the quote pages need, through Quote.objects.visible_to (or by_public_token for
+the link's holder), with a fixed number of queries."""
+
+from __future__ import annotations
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from jobline.jobs.hooks import JobPageSection
+from jobline.jobs.models import Job
+from jobline.quotes import tokens
+from jobline.quotes.models import Quote, QuoteEvent, QuoteLine, QuoteRevision, TaxRate
+from jobline.workspaces.models import Membership, Workspace
+from jobline.workspaces.viewers import Viewer
+
+PAGE_SIZE = 50
+LIST_FIELDS = (
+    "pk", "workspace_id", "number", "title", "status", "total", "accepted_total", "created_at",
+    "expires_on", "sent_at", "viewed_at", "customer_id", "customer__name", "job_id",
+    "job__number",
+)  # fmt: skip
+
+
+def quote_list(
+    *, viewer: Viewer | None, status: str = "", q: str = "", page: str | int = 1
+) -> Page:
+    """A page of the viewer's quotes, newest first; one query for the page, one to count."""
+    rows = Quote.objects.visible_to(viewer).select_related("customer", "job").only(*LIST_FIELDS)
+    if status:
+        rows = rows.filter(status=status)
+    if q:
+        term = q.strip()
+        match = Q(title__icontains=term) | Q(customer__name__icontains=term)
+        number = term.upper().removeprefix("Q-")
+        if number.isdigit() and len(number) < 10:
+            match |= Q(number=int(number))
+        rows = rows.filter(match)
+    rows = rows.order_by("-created_at", "-id")
+    return Paginator(rows, PAGE_SIZE).get_page(page)
+
+
+def export_rows(*, viewer: Viewer | None) -> QuerySet[Quote]:
+    return (
+        Quote.objects.visible_to(viewer)
+        .select_related("customer", "job")
+        .only(*LIST_FIELDS, "deposit_kind", "deposit_value", "decided_at")
+        .order_by("number", "id")
+    )
+
+
+def get_quote(*, viewer: Viewer | None, pk: int) -> Quote:
+    quote = (
+        Quote.objects.visible_to(viewer)
+        .select_related("customer", "workspace", "pipeline", "owner", "job")
+        .filter(pk=pk)
+        .first()
+    )
+    if quote is None:
+        raise Http404("No such quote.")
+    return quote
+
+
+def public_quote(token: str) -> Quote:
+    """The quote behind a public link; a tampered, unknown or draft link is a 404."""
+    if not token.isascii() or len(token) != 64:
+        raise Http404("No such quote.")
+    quote = (
+        Quote.objects.by_public_token(tokens.token_hash(token))
+        .select_related("customer", "workspace", "job")
+        .first()
+    )
+    if quote is None:
+        raise Http404("No such quote.")
+    return quote
+
+
+def lines(quote: Quote) -> list[QuoteLine]:
+    return list(QuoteLine.objects.filter(quote=quote).order_by("position", "id"))
+
+
+def history(quote: Quote) -> list[QuoteEvent]:
+    return list(
+        QuoteEvent.objects.filter(quote=quote)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
+
+
+def revisions(quote: Quote) -> list[QuoteRevision]:
+    return list(QuoteRevision.objects.filter(quote=quote).order_by("-number"))
+
+
+def tax_rates(workspace: Workspace) -> QuerySet[TaxRate]:
+    return TaxRate.objects.filter(workspace=workspace, archived_at__isnull=True).order_by(
+        "percent", "name"
+    )
+
+
+def is_member(user: object, workspace_id: int) -> bool:
+    """Whether the person opening a public quote works in its business (their look is not
+    the customer's "viewed")."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return Membership.objects.active().filter(user=user, workspace_id=workspace_id).exists()
+
+
+def portal_quotes(*, user: object) -> QuerySet[Quote]:
+    return Quote.objects.in_portal_of(user).select_related("workspace").order_by("-sent_at", "-id")
+
+
+def job_page_quote(job: Job, viewer: Viewer | None) -> JobPageSection | None:
+    """The job page's "From quote" section, for viewers who may see the quote (jobs.hooks)."""
+    if not job.workspace.module_quotes:
+        return None
+    quote = Quote.objects.visible_to(viewer).filter(job_id=job.pk).first()
+    if quote is None:
+        return None
+    return JobPageSection(template="quotes/_job_quote.html", context={"quote": quote})
