@@ -53,8 +53,9 @@ serve: install
 	trap 'kill $$worker $$scheduler 2>/dev/null' EXIT INT TERM; \
 	JOBLINE_ENV=production $(VENV)/bin/gunicorn jobline.wsgi --bind $(HOST):$(PORT) --workers 3
 
-## make bench: generate (once) 100,000 jobs and 1,000,000 feed entries on PostgreSQL and SQLite,
-## then time the board, list, search, job page and a move, in-process and over HTTP through
+## make bench: generate (once) 100,000 jobs, 1,000,000 feed entries, bookings and quotes on
+## PostgreSQL and SQLite, then time the board, list, search, job page, a move, the calendar
+## week, a job's visits, a staff feed and the quote list, in-process and over HTTP through
 ## gunicorn (demo size and 100k). Knobs: BENCH_MODE=inprocess|http|both, BENCH_SIZES=demo,100k,
 ## BENCH_BACKENDS=postgres,sqlite, BENCH_RUNS=30, BENCH_ONLY=board,move, BENCH_COMPARE=<checkout>,
 ## BENCH_CACHE_URL=redis://…, BENCH_RESET=1, BENCH_EXPLAIN=1 (bench/README.md)

@@ -15,6 +15,7 @@ the requests. On SQLite every write transaction takes the database's write lock 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -30,6 +31,8 @@ from jobline.workspaces.viewers import Viewer
 
 TITLE_MAX = 200
 NOTES_MAX = 5000
+# No visit lasts longer (services refuse it): reads of a date range bound their scan with it.
+LONGEST_VISIT = dt.timedelta(days=31)
 
 
 class BookingStatus(models.TextChoices):

@@ -22,6 +22,7 @@ from django.utils import timezone
 from jobline.accounts.models import User
 from jobline.bookings import feeds
 from jobline.bookings.models import (
+    LONGEST_VISIT,
     NOTES_MAX,
     TITLE_MAX,
     Assignment,
@@ -41,7 +42,6 @@ from jobline.jobs.models import Job
 from jobline.workspaces.models import Membership, Workspace
 from jobline.workspaces.services import audit_record
 
-LONGEST_VISIT = dt.timedelta(days=31)
 OVERLAP_CONSTRAINT = "assignment_no_overlap"
 
 

@@ -80,6 +80,12 @@ class ModulesForm(forms.Form):
         help_text="In the first stage of the quote's pipeline, without a visit.",
     )
 
+    # Each module, then its own settings.
+    field_order = [
+        "module_jobs", "module_bookings", "booking_reminder_hours", "module_quotes",
+        "prices_include_tax", "tax_rounding", "quote_valid_days", "quotes_auto_convert",
+    ]  # fmt: skip
+
     # Fields left out of a submitted form keep their setting (older forms, scripts).
     def _kept(self, name: str, default: object) -> object:
         value = self.cleaned_data.get(name)
@@ -95,7 +101,10 @@ class ModulesForm(forms.Form):
         return self._kept("quote_valid_days", 30)
 
     module_quotes = forms.BooleanField(
-        label="Quotes", required=False, help_text="Quotes that convert into jobs."
+        label="Quotes",
+        required=False,
+        help_text="Quotes with a public page to accept, that convert into a job and its first "
+        "visit in one click.",
     )
 
 

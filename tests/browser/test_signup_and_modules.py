@@ -42,11 +42,11 @@ def jobs_nav_link(page: Page) -> Locator:
 
 
 def save_modules(page: Page, *, jobs: bool) -> None:
-    checkbox = page.get_by_role("checkbox", name="Jobs")
+    checkbox = page.get_by_role("checkbox", name="Jobs", exact=True)
     checkbox.set_checked(jobs)
     page.get_by_role("button", name="Save modules").click()
     expect(page.get_by_role("status")).to_contain_text("Modules saved.")
-    expect(page.get_by_role("checkbox", name="Jobs")).to_be_checked(checked=jobs)
+    expect(page.get_by_role("checkbox", name="Jobs", exact=True)).to_be_checked(checked=jobs)
 
 
 def test_sign_up_lands_on_empty_dashboard_and_modules_toggle_jobs(
@@ -77,7 +77,7 @@ def test_sign_up_lands_on_empty_dashboard_and_modules_toggle_jobs(
         "link", name="Modules"
     ).click()
     expect(page.get_by_role("heading", name="Modules")).to_be_visible()
-    expect(page.get_by_role("checkbox", name="Jobs")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="Jobs", exact=True)).to_be_checked()
 
     save_modules(page, jobs=False)
     expect(jobs_nav_link(page)).to_have_count(0)

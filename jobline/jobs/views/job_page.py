@@ -65,10 +65,18 @@ def render_job_page(
         "document_requests": selectors.job_requests(job=job, viewer=viewer, files=files),
         "request_form": extra.pop("request_form", None) or DocumentRequestForm(),
         "max_upload_mb": settings.JOBLINE_MAX_UPLOAD_BYTES // (1024 * 1024),
-        "sections": hooks.job_page_sections(job, viewer),
+        "sections": hooks.job_page_sections(_in_request_workspace(request, job), viewer),
         **extra,
     }
     return render(request, "jobs/detail.html", context, status=status)
+
+
+def _in_request_workspace(request: HttpRequest, job: Job) -> Job:
+    """The job with the request's workspace in hand (the sections read its modules), so
+    reading it costs no query."""
+    if job.workspace_id == request.workspace.pk:
+        job.workspace = request.workspace
+    return job
 
 
 @jobs_page
