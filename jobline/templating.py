@@ -169,6 +169,14 @@ def weekday_moment(value: dt.datetime | None, tz: str | None = None) -> str:
     return f"{local:%a} {local.day} {local:%b, %H:%M}"
 
 
+def weekday_day(value: dt.datetime | None, tz: str | None = None) -> str:
+    """ "Tue 8 Dec": a visit's day beside its times."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(tz)) if tz else timezone.localtime(value)
+    return f"{local:%a} {local.day} {local:%b}"
+
+
 def duration_ago(seconds: int) -> str:
     """How long ago, roughly: "4 s ago", "12 min ago", "3 h ago", "2 days ago"."""
     if seconds < 120:
@@ -201,9 +209,10 @@ def querystring(request: Any, **changes: Any) -> str:
 
 
 @pass_context
-def money(context: Context, amount: Any) -> str:
-    """An amount in the workspace's currency and locale — or nothing at all for a viewer who
-    may not see money (sees_money fails closed: no viewer in the context, no amount)."""
+def money(context: Context, amount: Any, currency: str | None = None) -> str:
+    """An amount in the workspace's currency (or ``currency``: a quote keeps the one it was
+    written in) and locale — or nothing at all for a viewer who may not see money
+    (sees_money fails closed: no viewer in the context, no amount)."""
     if not sees_money(context.get("viewer")):
         return ""
     workspace = context.get("workspace") or context.get("business")
@@ -211,7 +220,7 @@ def money(context: Context, amount: Any) -> str:
         value = Decimal(str(amount))
     except (InvalidOperation, ValueError):
         return str(amount or "")
-    currency = getattr(workspace, "currency", "GBP")
+    currency = currency or getattr(workspace, "currency", "GBP")
     locale = getattr(workspace, "locale", "en-GB").replace("-", "_")
     return format_currency(value, currency, locale=locale)
 
@@ -309,6 +318,7 @@ def environment(**options: Any) -> Environment:
         number=number,
         localdate=localdate,
         weekday_moment=weekday_moment,
+        weekday_day=weekday_day,
         days_since=days_since,
         duration_ago=duration_ago,
         pluralize=defaultfilters.pluralize,

@@ -631,9 +631,15 @@ class QuoteConverted(Payload):
     quote_id: int | None
     reference: str
     title: str
+    accepted: bool = True  # False: converted before the customer accepted
 
     def to_data(self) -> JSON:
-        return {"quote": self.quote_id, "reference": self.reference, "title": self.title}
+        return {
+            "quote": self.quote_id,
+            "reference": self.reference,
+            "title": self.title,
+            "accepted": self.accepted,
+        }
 
     @classmethod
     def from_data(cls, data: JSON) -> QuoteConverted:
@@ -641,6 +647,7 @@ class QuoteConverted(Payload):
             quote_id=_int(data.get("quote")),
             reference=_text(data.get("reference")),
             title=_text(data.get("title")),
+            accepted=data.get("accepted", True) is not False,
         )
 
 

@@ -48,11 +48,14 @@ class QuoteForm(CustomerOrNewFields):
     def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.choose_customers_of(workspace)
+        # One of the two is needed (the service says so): neither is "(optional)".
+        self.fields["customer"].widget.attrs["data-needed-with"] = "new_customer_name"
         self.fields["pipeline"].queryset = Pipeline.objects.filter(
             workspace=workspace, archived_at__isnull=True
         ).order_by("name")
 
 
+# (Validator messages are %-formatted with the limit: a percent sign is written %%.)
 class LineForm(forms.Form):
     description = forms.CharField(max_length=500, required=False)
     quantity = forms.DecimalField(
@@ -67,7 +70,7 @@ class LineForm(forms.Form):
     discount_percent = forms.DecimalField(
         max_digits=5, decimal_places=2, required=False, label="Discount %",
         validators=[MinValueValidator(Decimal(0), "A discount cannot be negative."),
-                    MaxValueValidator(Decimal(100), "A discount is at most 100 %.")],
+                    MaxValueValidator(Decimal(100), "A discount is at most 100 %%.")],
     )  # fmt: skip
     tax_rate = forms.ModelChoiceField(
         queryset=TaxRate.objects.none(), required=False, empty_label="No tax"
@@ -123,7 +126,7 @@ class ConvertForm(forms.Form):
     pipeline = forms.ModelChoiceField(queryset=Pipeline.objects.none(), empty_label=None)
     stage = forms.ModelChoiceField(
         queryset=Stage.objects.none(), required=False, label="Starting stage",
-        help_text="Empty: the pipeline's first stage.",
+        empty_label="— The pipeline's first stage —",
     )  # fmt: skip
     owner = forms.ChoiceField(required=False)
     without_acceptance = forms.BooleanField(
@@ -155,6 +158,9 @@ class ConvertForm(forms.Form):
         self.fields["stage"].label_from_instance = lambda s: f"{s.pipeline.name} → {s.name}"
         self.fields["owner"].choices = owners
         self.fields["visit_staff"].queryset = staff_queryset(workspace)
+        # Needed once "Book the first visit" is ticked: not "(optional)" next to them.
+        for name in ("visit_date", "visit_time", "visit_minutes"):
+            self.fields[name].widget.attrs["data-needed-with"] = "book_visit"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -184,7 +190,8 @@ class ConvertForm(forms.Form):
 
 
 class AcceptForm(forms.Form):
-    name = forms.CharField(max_length=150, label="Your full name")
+    # Checked by the service, which says what to do ("Type your name to accept.").
+    name = forms.CharField(max_length=150, label="Your full name", required=False)
     revision = forms.IntegerField(widget=forms.HiddenInput)
 
 
@@ -201,7 +208,7 @@ class TaxRateForm(forms.Form):
     percent = forms.DecimalField(
         max_digits=7, decimal_places=4, label="Rate (%)",
         validators=[MinValueValidator(Decimal(0), "A tax rate cannot be negative."),
-                    MaxValueValidator(Decimal(100), "A tax rate is at most 100 %.")],
+                    MaxValueValidator(Decimal(100), "A tax rate is at most 100 %%.")],
     )  # fmt: skip
 
 

@@ -147,6 +147,11 @@ class Quote(models.Model):
     deposit_value = models.DecimalField(default=Decimal(0), **MONEY)
     # Prices as typed: tax-exclusive or tax-inclusive (the workspace's setting when created).
     prices_include_tax = models.BooleanField(default=False)
+    # …and how its tax is rounded (totals.Rounding): a workspace that changes its setting
+    # later does not change the quotes it has written.
+    tax_rounding = models.CharField(max_length=10, default="per_rate")
+    # …and in which currency (a workspace that changes its currency keeps its quotes' amounts).
+    currency = models.CharField(max_length=3, default="GBP")
     status = models.CharField(max_length=10, choices=QuoteStatus.choices, default=QuoteStatus.DRAFT)
     # The revision the customer sees: 1 when first sent, one more for each edit after that.
     revision = models.PositiveIntegerField(default=0)

@@ -16,7 +16,8 @@ from jobline.workspaces.viewers import Viewer
 
 PAGE_SIZE = 50
 LIST_FIELDS = (
-    "pk", "workspace_id", "number", "title", "status", "total", "accepted_total", "created_at",
+    "pk", "workspace_id", "number", "title", "status", "total", "accepted_total", "currency",
+    "created_at",
     "expires_on", "sent_at", "viewed_at", "customer_id", "customer__name", "job_id",
     "job__number",
 )  # fmt: skip

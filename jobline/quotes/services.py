@@ -17,13 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -56,6 +57,8 @@ from jobline.quotes.models import (
 from jobline.workspaces.models import Membership, Workspace
 from jobline.workspaces.services import audit_record
 
+logger = logging.getLogger(__name__)
+
 MAX_LINES = 200
 MAX_AMOUNT = Decimal("999999999999.99")
 
@@ -68,6 +71,12 @@ class LineInput:
     discount_percent: Decimal = Decimal(0)
     tax_rate: TaxRate | None = None
     optional: bool = False
+
+
+def a_status(quote: Quote) -> str:
+    """ "A declined", "An accepted": the quote's status with its article, to start a sentence."""
+    word = quote.get_status_display().lower()
+    return f"{'An' if word[:1] in 'aeiou' else 'A'} {word}"
 
 
 class StaleQuote(Exception):
@@ -230,7 +239,7 @@ def content_of(quote: Quote, lines: Sequence[QuoteLine]) -> dict[str, Any]:
         "revision": quote.revision,
         "title": quote.title,
         "customer": quote.customer.name,
-        "currency": quote.workspace.currency,
+        "currency": quote.currency,
         "prices_include_tax": quote.prices_include_tax,
         "expires_on": quote.expires_on.isoformat() if quote.expires_on else None,
         "customer_notes": quote.customer_notes,
@@ -346,7 +355,8 @@ def quote_create(
     now = at or timezone.now()
     quote = Quote(
         workspace=workspace, owner=owner or actor, created_by=actor, created_at=now,
-        updated_at=now, prices_include_tax=workspace.prices_include_tax, **values,
+        updated_at=now, prices_include_tax=workspace.prices_include_tax,
+        tax_rounding=workspace.tax_rounding, currency=workspace.currency, **values,
     )  # fmt: skip
     if quote.expires_on is None:
         quote.expires_on = local_today(workspace) + dt.timedelta(days=workspace.quote_valid_days)
@@ -434,6 +444,8 @@ def quote_send(*, quote: Quote, actor: User, at: dt.datetime | None = None) -> Q
         )
     if not locked.customer.email:
         raise ValidationError({"customer": "The customer has no e-mail address to send it to."})
+    if locked.customer.archived_at is not None:
+        raise ValidationError({"customer": "This customer is archived; restore them first."})
     workspace = locked.workspace
     if locked.expires_on is not None and locked.expires_on < local_today(workspace):
         raise ValidationError({"expires_on": "The quote has expired; give it a new date first."})
@@ -446,10 +458,10 @@ def quote_send(*, quote: Quote, actor: User, at: dt.datetime | None = None) -> Q
         _save(locked, now, ["number", "revision", "status", "sent_at"])
         _new_revision(locked, now)
         _event(locked, QuoteEventKind.SENT, actor=actor, at=now,
-               detail=f"To {locked.customer.email}")  # fmt: skip
+               detail=f"to {locked.customer.email}")  # fmt: skip
     else:
         _event(locked, QuoteEventKind.SENT, actor=actor, at=now,
-               detail=f"Again, to {locked.customer.email}")  # fmt: skip
+               detail=f"again, to {locked.customer.email}")  # fmt: skip
     hooks.quote_event(locked, "sent")
     return locked
 
@@ -591,17 +603,21 @@ def _convert(
         raise ValidationError({"pipeline": "Choose one of this workspace's pipelines."})
     if stage is not None and (stage.pipeline_id != pipeline.pk or stage.deleted_at):
         raise ValidationError({"stage": f"Choose a stage of {pipeline.name}."})
-    result = quote_totals(locked, ticked=locked.accepted_lines)
+    # Worth what the customer accepted (recorded then), or the quoted total if not accepted.
+    value = locked.accepted_total if locked.accepted_total is not None else locked.total
+    deposit = totals.deposit_of(value, kind=locked.deposit_kind, value=locked.deposit_value,
+                                currency=locked.currency)  # fmt: skip
     creator = actor or owner or locked.owner
     job = job_services.job_create.step(
         workspace=workspace, pipeline=pipeline, title=locked.title, actor=creator,
         owner=owner, customer=locked.customer, stage=stage, at=at,
     )  # fmt: skip
     locked_job = job_lock(job=job, expected_version=None)
-    locked_job.value = result.total
-    locked_job.deposit_due = result.deposit or None
+    locked_job.value = value
+    locked_job.deposit_due = deposit or None
     log(job=locked_job, payload=activity.QuoteConverted(quote_id=locked.pk,
-        reference=locked.reference, title=locked.title), actor=actor, at=at)  # fmt: skip
+        reference=locked.reference, title=locked.title,
+        accepted=locked.status == QuoteStatus.ACCEPTED), actor=actor, at=at)  # fmt: skip
     job_touch(locked_job, at=at, fields=["value", "deposit_due"])
     if visit is not None:
         booking_services.booking_create.step(
@@ -645,7 +661,7 @@ def quote_convert(
             {"without_acceptance": "The customer has not accepted yet: tick to convert anyway."}
         )
     if locked.status != QuoteStatus.ACCEPTED and not waiting:
-        raise ValidationError(f"A {locked.get_status_display().lower()} quote cannot be converted.")
+        raise ValidationError(f"{a_status(locked)} quote cannot be converted.")
     job = _convert(locked, actor=actor, pipeline=pipeline, stage=stage, owner=owner,
                    visit=visit, at=at or timezone.now())  # fmt: skip
     one_time.record(submission, job=job.number)
@@ -664,8 +680,21 @@ def _auto_convert(locked: Quote, *, at: dt.datetime) -> Job | None:
         )
     if pipeline is None:
         return None
-    return _convert(locked, actor=None, pipeline=pipeline, stage=None,
-                    owner=locked.owner, visit=None, at=at)  # fmt: skip
+    owner = locked.owner
+    if (
+        owner is not None
+        and not Membership.objects.active().filter(workspace=locked.workspace, user=owner).exists()
+    ):
+        owner = None  # the owner left: the job starts without one
+    try:
+        # A savepoint: a conversion that cannot be made never undoes the acceptance.
+        with transaction.atomic():
+            return _convert(locked, actor=None, pipeline=pipeline, stage=None,
+                            owner=owner, visit=None, at=at)  # fmt: skip
+    except (ValidationError, AlreadyConverted):
+        logger.warning("Quote %s accepted but not converted by itself", locked.pk, exc_info=True)
+        locked.refresh_from_db()  # what the rolled-back conversion changed in memory
+        return None
 
 
 # ----------------------------------------------------------------------------- tax rates

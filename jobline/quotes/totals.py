@@ -121,12 +121,7 @@ def compute(
         total, subtotal = line_sum, line_sum - tax_total
     else:
         subtotal, total = line_sum, line_sum + tax_total
-    if deposit_kind == "percent":
-        deposit = round_money(total * deposit_value / HUNDRED, currency)
-    elif deposit_kind == "fixed":
-        deposit = min(round_money(deposit_value, currency), total)
-    else:
-        deposit = ZERO
+    deposit = deposit_of(total, kind=deposit_kind, value=deposit_value, currency=currency)
     return Totals(
         currency=currency,
         amounts=amounts,
@@ -137,6 +132,15 @@ def compute(
         total=total,
         deposit=deposit,
     )
+
+
+def deposit_of(total: Decimal, *, kind: str, value: Decimal, currency: str) -> Decimal:
+    """Rule 6: a percent of the total, rounded half-up, or a fixed amount; at most the total."""
+    if kind == "percent":
+        return round_money(total * value / HUNDRED, currency)
+    if kind == "fixed":
+        return min(round_money(value, currency), total)
+    return ZERO
 
 
 def lines_of(quote_lines: Iterable[object]) -> list[Line]:
@@ -156,13 +160,13 @@ def lines_of(quote_lines: Iterable[object]) -> list[Line]:
 
 
 def of_quote(quote: object, lines: Sequence[object], *, ticked: Iterable[object] = ()) -> Totals:
-    """A saved quote's totals with ``ticked`` optional lines (the workspace's rounding)."""
-    workspace = quote.workspace  # type: ignore[attr-defined]
+    """A saved quote's totals with ``ticked`` optional lines (its own currency and rounding,
+    kept from when it was written)."""
     return compute(
         lines_of(lines),
-        currency=workspace.currency,
+        currency=quote.currency,  # type: ignore[attr-defined]
         prices_include_tax=quote.prices_include_tax,  # type: ignore[attr-defined]
-        rounding=workspace.tax_rounding,
+        rounding=quote.tax_rounding,  # type: ignore[attr-defined]
         ticked=ticked,
         deposit_kind=quote.deposit_kind,  # type: ignore[attr-defined]
         deposit_value=quote.deposit_value,  # type: ignore[attr-defined]

@@ -116,6 +116,18 @@ def quote_export(request: HttpRequest) -> StreamingHttpResponse:
 # ----------------------------------------------------------------------------- writing
 
 
+def _errors_into(form: QuoteForm, lines: Any, error: ValidationError) -> None:
+    """A service's refusal on the quote form: what is about the lines goes to the Lines
+    section (the formset's own errors), the rest next to its field."""
+    if hasattr(error, "error_dict") and "lines" in error.error_dict:
+        lines.non_form_errors().extend(error.message_dict["lines"])
+        rest = {k: v for k, v in error.message_dict.items() if k != "lines"}
+        if not rest:
+            return
+        error = ValidationError(rest)
+    apply_errors(form, error)
+
+
 def _form_page(request: HttpRequest, form: QuoteForm, lines: Any, *, quote: Quote | None = None,
                status: int = 200) -> HttpResponse:  # fmt: skip
     return render(
@@ -161,7 +173,7 @@ def quote_create(request: HttpRequest) -> HttpResponse:
             made = done.result.get("quote")
             return redirect("quotes:detail", made) if made else redirect("quotes:list")
         except ValidationError as error:
-            apply_errors(form, error)
+            _errors_into(form, lines, error)
         else:
             messages.success(request, "Quote saved as a draft. Send it when it is ready.")
             return redirect("quotes:detail", quote.pk)
@@ -174,7 +186,7 @@ def quote_edit(request: HttpRequest, quote_id: int) -> HttpResponse:
     workspace = request.workspace
     rates = selectors.tax_rates(workspace)
     if not quote.is_editable and quote.status != QuoteStatus.EXPIRED:
-        messages.error(request, f"A {quote.get_status_display().lower()} quote cannot be edited.")
+        messages.error(request, f"{services.a_status(quote)} quote cannot be edited.")
         return redirect("quotes:detail", quote.pk)
     if request.method != "POST":
         initial = {name: getattr(quote, name) for name in (
@@ -200,7 +212,7 @@ def quote_edit(request: HttpRequest, quote_id: int) -> HttpResponse:
             messages.error(request, stale.message)
             return redirect("quotes:edit", quote.pk)
         except ValidationError as error:
-            apply_errors(form, error)
+            _errors_into(form, lines, error)
         else:
             messages.success(
                 request,

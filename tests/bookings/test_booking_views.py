@@ -882,7 +882,7 @@ def test_the_job_pages_history_shows_visits_on_the_business_clock(
         "moved the visit Fit new boiler, Sat 3 Oct 2026, 10:00–11:00 "
         "(was Sun 4 Oct 2026, 10:00–11:00)"
     ) in words
-    assert "Sat 3 Oct, 10:00 Fit new boiler 10:00–11:00" in text_of(
+    assert "Sat 3 Oct Fit new boiler 10:00–11:00" in text_of(
         section(response.text, "visits")
     )
 
