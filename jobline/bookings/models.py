@@ -53,7 +53,7 @@ class BookingQuerySet(models.QuerySet["Booking"]):
         mine = self.filter(workspace_id=viewer.workspace_id)
         if not viewer.sees_as_customer:
             return mine
-        return mine.none().filter(
+        return mine.filter(
             customer_id=viewer.customer_id,
             job__customer_id=viewer.customer_id,
             job__archived_at__isnull=True,
