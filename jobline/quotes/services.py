@@ -479,13 +479,14 @@ def quote_mark_viewed(*, quote: Quote, at: dt.datetime | None = None) -> Quote:
     return Quote.objects.get(pk=quote.pk)
 
 
-def _refuse_decided(locked: Quote, *, revision_seen: int | None) -> None:
-    """Why the customer may not decide now, or nothing."""
+def _refuse_decided(locked: Quote, *, revision_seen: int | None, at: dt.datetime) -> None:
+    """Why the customer may not decide at ``at``, or nothing."""
     if locked.status in (QuoteStatus.ACCEPTED, QuoteStatus.CONVERTED):
         raise NotAcceptable("This quote has already been accepted.")
     if locked.status == QuoteStatus.DECLINED:
         raise NotAcceptable("This quote was declined; ask for a new one.")
-    if locked.status == QuoteStatus.EXPIRED or locked.is_expired_on(local_today(locked.workspace)):
+    today = timezone.localdate(at, timezone=wall_time.zone(locked.workspace.time_zone))
+    if locked.status == QuoteStatus.EXPIRED or locked.is_expired_on(today):
         raise NotAcceptable("This quote has expired; ask for a new one.")
     if locked.status not in OPEN_STATUSES:
         raise NotAcceptable("This quote is not open for a decision.")
@@ -507,7 +508,8 @@ def quote_accept(
 ) -> Quote:
     """The customer accepts the revision they saw, with the optional lines they ticked."""
     locked = _lock(quote)
-    _refuse_decided(locked, revision_seen=revision_seen)
+    now = at or timezone.now()
+    _refuse_decided(locked, revision_seen=revision_seen, at=now)
     name = _text(name, limit=150, field="name", label="Your name")
     if not name:
         raise ValidationError({"name": "Type your name to accept."})
@@ -516,7 +518,6 @@ def quote_accept(
     chosen = sorted(set(ticked) & optional_ids)
     result = quote_totals(locked, lines, ticked=chosen)
     revision = QuoteRevision.objects.get(quote=locked, number=locked.revision)
-    now = at or timezone.now()
     locked.status = QuoteStatus.ACCEPTED
     locked.decided_at = now
     locked.accepted_name = name
@@ -544,8 +545,8 @@ def quote_decline(
     at: dt.datetime | None = None,
 ) -> Quote:  # fmt: skip
     locked = _lock(quote)
-    _refuse_decided(locked, revision_seen=revision_seen)
     now = at or timezone.now()
+    _refuse_decided(locked, revision_seen=revision_seen, at=now)
     locked.status = QuoteStatus.DECLINED
     locked.decided_at = now
     locked.decline_reason = _text(reason, limit=500, field="reason", label="The reason")
@@ -561,9 +562,15 @@ def quotes_expire(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     expired = 0
     # A day ahead of UTC covers every time zone; each quote is checked in its own below.
-    candidates = Quote.objects.filter(
-        status__in=OPEN_STATUSES, expires_on__lt=(now + dt.timedelta(days=1)).date()
-    ).select_related("workspace")[:1000]
+    # Earliest expiry first: quotes still on their last local day (west of UTC) come last
+    # and cannot keep the expired ones out of a run.
+    candidates = (
+        Quote.objects.filter(
+            status__in=OPEN_STATUSES, expires_on__lt=(now + dt.timedelta(days=1)).date()
+        )
+        .select_related("workspace")
+        .order_by("expires_on", "pk")[:1000]
+    )
     for quote in candidates:
         today = timezone.localdate(now, timezone=wall_time.zone(quote.workspace.time_zone))
         if not quote.is_expired_on(today):
