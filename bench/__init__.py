@@ -33,3 +33,9 @@ VISITS_JOB_VISITS = 50
 # The staff member whose private calendar feed is timed: this many bookings in all.
 FEED_MEMBER_EMAIL = "staff05@bench.jobline.test"
 FEED_MEMBER_BOOKINGS = 5_000
+# Quotes (issue 11): this many, spread over the customers; the sent ones numbered from
+# QUOTE_FIRST_NUMBER (QuoteNumberSequence's default). The quote list is timed filtered by
+# QUOTE_LIST_STATUS, and searched for SEARCH_WORD (the surname of SEARCH_CUSTOMERS customers).
+QUOTE_COUNT = 50_000
+QUOTE_FIRST_NUMBER = 1001
+QUOTE_LIST_STATUS = "accepted"

@@ -8,8 +8,8 @@ Environment:
   BENCH_RUNS          timed requests per scenario (default 30), after BENCH_WARMUP (default 5;
                       over HTTP BENCH_HTTP_WARMUP, default 10)
   BENCH_RESET=1       throw the benchmark databases away and generate them again
-  BENCH_ONLY          board,column,list,search,job,move,week,visits,feed,feed_304,feed_cold —
-                      a subset of the scenarios
+  BENCH_ONLY          board,column,list,search,job,move,week,visits,feed,feed_304,feed_cold,
+                      quotes,quotes_search,quotes_status — a subset of the scenarios
   BENCH_EXPLAIN=1     also print the plans of each scenario's slowest queries (in-process)
   BENCH_POSTGRES_URL  default postgres://postgres@127.0.0.1:5432/jobline_bench
   BENCH_SQLITE_PATH   default var/bench.sqlite3
@@ -144,7 +144,8 @@ def backend_main(output: Path) -> None:
     django.setup()
     from bench import generate, measure
 
-    # Everything the first time; only the bookings on a database generated before them.
+    # Everything the first time; only the bookings and / or the quotes on a database generated
+    # before them.
     generated = generate.ensure()
     if generated is not None:
         generated = round(generated, 1)

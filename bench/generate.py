@@ -1,12 +1,14 @@
 """Builds the benchmark workspace "Bench Co" once per database: 5 pipelines (the five
-templates), 25 members, 2,000 customers, 100,000 jobs and 1,000,000 feed entries; then, in a
-transaction of its own, its bookings (bench/bookings_data.py).
+templates), 25 members, 2,000 customers, 100,000 jobs and 1,000,000 feed entries; then, each in
+a transaction of its own, its bookings (bench/bookings_data.py) and its quotes
+(bench/quotes_data.py).
 
 People, pipelines and customers go through the ORM and the services; jobs, messages and feed
 entries are written in bulk (COPY on PostgreSQL, executemany on SQLite) in one transaction, so
 an interrupted run leaves nothing behind. ``ensure`` is what `make bench` calls: everything
-when there is no workspace, only the bookings when the jobs are there and the bookings are
-not (a database generated before issue 11). Import only after ``django.setup()``.
+when there is no workspace, only the bookings and / or the quotes when the jobs are there and
+they are not (a database generated before issue 11, or before its quotes). Import only after
+``django.setup()``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.core.management.color import no_style
@@ -26,7 +29,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 import bench
-from bench import bookings_data
+from bench import bookings_data, quotes_data
 from jobline.accounts.models import User
 from jobline.customers.models import Customer
 from jobline.jobs.choices import STAGE_ENTRY_KINDS
@@ -169,6 +172,7 @@ def workspace_status() -> dict[str, Any] | None:
         "activities": Activity.objects.filter(workspace=workspace).count(),
         "feed_job_entries": Activity.objects.filter(job=feed_job).count() if feed_job else 0,
         **bookings_data.status(workspace),
+        **quotes_data.status(workspace),
     }
 
 
@@ -183,14 +187,26 @@ def jobs_complete(status: dict[str, Any] | None) -> bool:
 
 
 def is_complete(status: dict[str, Any] | None) -> bool:
-    return jobs_complete(status) and bookings_data.is_complete(status)
+    return (
+        jobs_complete(status)
+        and bookings_data.is_complete(status)
+        and quotes_data.is_complete(status)
+    )
+
+
+# What is added to a workspace whose jobs are complete when it has none of it, in the order of
+# a full generation: its name (also the status key that counts it), its check, its generator.
+ADD_ONS: tuple[tuple[str, Callable[[dict[str, Any]], bool], Callable[[], float]], ...] = (
+    ("bookings", bookings_data.is_complete, lambda: bookings_data.generate()),
+    ("quotes", quotes_data.is_complete, lambda: quotes_data.generate()),
+)
 
 
 def ensure() -> float | None:
     """What `make bench` runs before measuring: generates what is missing and returns the
     seconds it took (None when everything was there). The whole workspace when there is none;
-    only its bookings when the jobs are complete and there are no bookings yet; refuses a
-    workspace that is incomplete otherwise (BENCH_RESET=1 starts again)."""
+    only its bookings and / or its quotes when the jobs are complete and there are none of
+    them yet; refuses a workspace that is incomplete otherwise (BENCH_RESET=1 starts again)."""
     status = workspace_status()
     if is_complete(status):
         print(f"  kept the generated workspace: {'; '.join(describe(status))}")
@@ -198,13 +214,16 @@ def ensure() -> float | None:
     if status is None:
         print("  generating the workspace (once; later runs keep it)", flush=True)
         return generate()
-    if jobs_complete(status) and not status["bookings"]:
+    missing = [(name, make) for name, _complete, make in ADD_ONS if not status[name]]
+    partial = [name for name, complete, _make in ADD_ONS if status[name] and not complete(status)]
+    if jobs_complete(status) and missing and not partial:
+        names = " and the ".join(name for name, _make in missing)
         print(
-            f"  kept the generated jobs ({next(describe(status))}); adding the bookings "
+            f"  kept the generated jobs ({next(describe(status))}); adding the {names} "
             "(once; later runs keep them)",
             flush=True,
         )
-        return bookings_data.generate()
+        return sum(make() for _name, make in missing)
     raise SystemExit(
         f"bench: the workspace {status['workspace']} is incomplete "
         f"({'; '.join(describe(status))}); run with BENCH_RESET=1"
@@ -234,6 +253,13 @@ class RowWriter:
         if value is None or self.vendor == "postgresql":
             return value
         return value.isoformat()
+
+    def decimal(self, value: Decimal | None) -> Any:
+        # Django hands SQLite a DecimalField's value as text (the column's NUMERIC affinity
+        # stores it as a number); psycopg adapts Decimal itself.
+        if value is None or self.vendor == "postgresql":
+            return value
+        return str(value)
 
     def uuid(self, value: uuid.UUID) -> Any:
         # Django keeps a UUIDField as 32 hex digits (char(32)) on SQLite, as uuid on PostgreSQL.
@@ -738,13 +764,14 @@ def _finish_database(say: Callable[[str], None]) -> None:
             cursor.execute("PRAGMA optimize")
 
 
-def generate(*, chunk: int = 5_000, bookings: bool = True) -> float:
-    """Build the workspace, then (unless ``bookings`` is off) its bookings; returns the
-    seconds it took."""
+def generate(*, chunk: int = 5_000, bookings: bool = True, quotes: bool = True) -> float:
+    """Build the workspace, then (unless ``bookings`` is off) its bookings and (unless
+    ``quotes`` is off) its quotes; returns the seconds it took."""
     for model, columns in ((Job, JOB_COLUMNS), (Message, MESSAGE_COLUMNS)):
         check_columns(model, columns)
     check_columns(Activity, ACTIVITY_COLUMNS)
     bookings_data.check_columns()
+    quotes_data.check_columns()
     started = time.perf_counter()
     say = _progress(connection.vendor)
     rng = random.Random(SEED)
@@ -781,6 +808,8 @@ def generate(*, chunk: int = 5_000, bookings: bool = True) -> float:
             cursor.execute("PRAGMA synchronous = FULL")
     if bookings:
         bookings_data.generate(chunk=chunk)
+    if quotes:
+        quotes_data.generate(chunk=chunk)
     elapsed = time.perf_counter() - started
     say(f"done in {elapsed:.0f}s")
     return elapsed
@@ -792,3 +821,4 @@ def describe(status: dict[str, Any]) -> Iterable[str]:
         f"(job J-{bench.FEED_JOB_NUMBER}: {status['feed_job_entries']:,})"
     )
     yield bookings_data.describe(status)
+    yield quotes_data.describe(status)

@@ -383,6 +383,76 @@ def _demo_bookings(workspace: Any) -> tuple[list[dict[str, Any]], dict[str, Any]
     return planned, facts
 
 
+# ----------------------------------------------------------------------------- demo quotes
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def _demo_quotes(
+    workspace: Any, user: Any, *, search: str, status: str
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The quote list at the demo's size (issue 11): page 1, the search word (a demo
+    customer's surname) and one status, as bench/measure.py's ``quotes_scenarios``. None when
+    the demo's Quotes module is off (the pages are 404s then), when the signed-in person's role
+    does not see money, or in an older checkout without the quotes app."""
+    try:
+        from django.urls import reverse
+
+        from jobline.quotes import selectors as quote_selectors
+        from jobline.quotes.models import Quote
+        from jobline.workspaces import viewers
+        from jobline.workspaces.models import Membership
+    except ImportError as error:
+        return [], {"quotes_skipped": f"no quotes app ({error})"}
+    if not getattr(workspace, "module_quotes", False):
+        return [], {"quotes_skipped": "the demo's Quotes module is off"}
+    viewer = viewers.member_viewer(Membership.objects.get(workspace=workspace, user=user))
+    if not viewers.sees_money(viewer):
+        return [], {"quotes_skipped": f"{user.email} does not see quotes"}
+
+    def matches(**filters: str) -> int:
+        return quote_selectors.quote_list(viewer=viewer, **filters).paginator.count
+
+    search = search.lower()
+    facts = {
+        "quotes": Quote.objects.filter(workspace=workspace).count(),
+        "quotes_search_matches": matches(q=search),
+        "quotes_status_matches": matches(status=status),
+    }
+    url = reverse("quotes:list")
+    found = _counted(facts["quotes_search_matches"], "match", "matches")
+    listed = _counted(facts["quotes_status_matches"], "quote", "quotes")
+    row = 'class="chip quote-status-'
+
+    def rows(count: int, *expected: str) -> list[str]:
+        # An empty result is the list's empty state: the page still answers, with no row.
+        return [row, *expected] if count else ["<h1>Quotes</h1>"]
+
+    planned = [
+        {
+            "key": "quotes",
+            "label": f"Quote list, page 1 of {facts['quotes']:,} quotes (newest first)",
+            "url": url,
+            "expect": rows(facts["quotes"], "<h1>Quotes</h1>"),
+        },
+        {
+            "key": "quotes_search",
+            "label": f"Quote search “{search}” ({found})",
+            "url": f"{url}?q={search}",
+            "expect": rows(facts["quotes_search_matches"]),
+        },
+        {
+            "key": "quotes_status",
+            "label": f"Quote list, {status} ({listed}, page 1)",
+            "url": f"{url}?status={status}",
+            "expect": rows(facts["quotes_status_matches"], f"{row}{status}"),
+        },
+    ]
+    return planned, facts
+
+
 def plan_large(spec: dict[str, Any]) -> dict[str, Any]:
     """At 100k: bench/measure.py's own scenarios (this checkout's copy). When that file does
     not run against this checkout's app (mid-refactor: a selector's signature changed), the
@@ -435,7 +505,7 @@ def plan_demo(spec: dict[str, Any]) -> dict[str, Any]:
     """The demo's equivalents of bench/measure.py's scenarios: its busiest pipeline (most open
     jobs; ties: the first), the search word (a demo customer's surname), the job with the most
     feed entries, and a job moved between the first two neighbouring open stages that allow
-    it and hold a job."""
+    it and hold a job; then its bookings and quotes scenarios (issue 11)."""
     from django.db.models import Count
 
     from jobline.accounts.models import User
@@ -488,11 +558,15 @@ def plan_demo(spec: dict[str, Any]) -> dict[str, Any]:
         overdue_or_open=True,
     )
     bookings, booking_facts = _demo_bookings(workspace)
+    quotes, quote_facts = _demo_quotes(
+        workspace, user, search=spec["search"], status=spec.get("quote_status", "accepted")
+    )
     planned += [
         {"method": "GET", "headers": {}, "expect": [], "cards": None, **scenario}
-        for scenario in bookings
+        for scenario in [*bookings, *quotes]
     ]
     facts.update(booking_facts)
+    facts.update(quote_facts)
     return {
         "email": spec["email"],
         "workspace": workspace.name,

@@ -35,6 +35,8 @@ READ_TARGET_MS = 50.0
 MOVE_TARGET_MS = 20.0
 # Issue 11: the calendar week, the job page with its visits and the staff feed.
 BOOKINGS_TARGET_MS = 20.0
+# Issue 11: the quote list with 50,000 quotes (page 1, a search, a status).
+QUOTES_TARGET_MS = 20.0
 # The uncached feed is timed this many times (each one builds the whole feed) at most.
 COLD_RUNS, COLD_WARMUP = 5, 1
 
@@ -197,7 +199,9 @@ def build_scenarios(workspace: Workspace) -> tuple[list[Scenario], dict[str, Any
     ]
     bookings, booking_facts = bookings_scenarios(workspace)
     facts.update(booking_facts)
-    return [*scenarios, *bookings], facts
+    quotes, quote_facts = quotes_scenarios(workspace)
+    facts.update(quote_facts)
+    return [*scenarios, *bookings, *quotes], facts
 
 
 def feed_token(membership: Membership) -> str | None:
@@ -290,6 +294,62 @@ def bookings_scenarios(workspace: Workspace) -> tuple[list[Scenario], dict[str, 
             invalidate=invalidate,
             max_runs=COLD_RUNS,
             max_warmup=COLD_WARMUP,
+        ),
+    ]
+    return scenarios, facts
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def quotes_scenarios(workspace: Workspace) -> tuple[list[Scenario], dict[str, Any]]:
+    """Issue 11: the quote list as the Admin (a role that sees money: every quote of the
+    workspace), page 1 newest first; searched for the surname of a few customers; filtered by
+    one status. The counts are the selector's own, for the same viewer."""
+    from jobline.quotes import selectors as quote_selectors
+    from jobline.quotes.models import Quote
+
+    admin = member_viewer(
+        Membership.objects.get(workspace=workspace, user__email=bench.ADMIN_EMAIL)
+    )
+
+    def matches(**filters: str) -> int:
+        return quote_selectors.quote_list(viewer=admin, **filters).paginator.count
+
+    search = bench.SEARCH_WORD.lower()
+    status = bench.QUOTE_LIST_STATUS
+    facts = {
+        "quotes": Quote.objects.filter(workspace=workspace).count(),
+        "quotes_search_matches": matches(q=search),
+        "quotes_status_matches": matches(status=status),
+    }
+    url = reverse("quotes:list")
+    found = _counted(facts["quotes_search_matches"], "match", "matches")
+    listed = _counted(facts["quotes_status_matches"], "quote", "quotes")
+    # The list's rows have a status chip each; the search's show the customers found.
+    row = 'class="chip quote-status-'
+    scenarios = [
+        Scenario(
+            key="quotes",
+            label=f"Quote list, page 1 of {facts['quotes']:,} quotes (newest first)",
+            url=url,
+            target_ms=QUOTES_TARGET_MS,
+            expect=["<h1>Quotes</h1>", row],
+        ),
+        Scenario(
+            key="quotes_search",
+            label=f"Quote search “{search}” ({found})",
+            url=f"{url}?q={search}",
+            target_ms=QUOTES_TARGET_MS,
+            expect=[row, bench.SEARCH_WORD],
+        ),
+        Scenario(
+            key="quotes_status",
+            label=f"Quote list, {status} ({listed}, page 1)",
+            url=f"{url}?status={status}",
+            target_ms=QUOTES_TARGET_MS,
+            expect=[f"{row}{status}"],
         ),
     ]
     return scenarios, facts
@@ -463,7 +523,7 @@ def measure(
             continue
         result = run_scenario(client, scenario, runs=runs, warmup=warmup)
         print(
-            f"  {scenario.key:<9} median {result.median_ms:7.2f} ms  p95 {result.p95_ms:7.2f} ms"
+            f"  {scenario.key:<13} median {result.median_ms:7.2f} ms  p95 {result.p95_ms:7.2f} ms"
             f"  app CPU {result.cpu_median_ms:7.2f} ms  {result.queries:3d} queries"
             f" ({result.db_ms:.2f} ms in the database)",
             flush=True,

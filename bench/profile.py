@@ -21,7 +21,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile")
     parser.add_argument(
         "scenario",
-        help="board, column, list, search, job, move, week, visits, feed, feed_304 or feed_cold",
+        help=(
+            "board, column, list, search, job, move, week, visits, feed, feed_304, feed_cold,"
+            " quotes, quotes_search or quotes_status"
+        ),
     )
     parser.add_argument("runs", nargs="?", type=int, default=30)
     parser.add_argument("--backend", choices=["postgres", "sqlite"], default=None)

