@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from decimal import Decimal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -22,8 +22,6 @@ from PIL import Image
 from jobline.accounts.tokens import hash_token
 from jobline.bookings.models import Booking
 from jobline.bookings.services import booking_create
-from jobline.quotes.models import Quote, TaxRate
-from jobline.quotes.services import LineInput, quote_create, quote_send, tax_rate_add
 from jobline.customers.models import Customer
 from jobline.jobs.models import Attachment, DocumentRequest, Job, Message
 from jobline.jobs.services import job_create, message_add
@@ -31,6 +29,8 @@ from jobline.jobs.uploads import attachment_add
 from jobline.notifications.models import EmailKind, EmailStatus, OutgoingEmail
 from jobline.pipelines.models import Pipeline, StageField
 from jobline.pipelines.services import pipeline_create_from_blueprint
+from jobline.quotes.models import Quote, TaxRate
+from jobline.quotes.services import LineInput, quote_create, quote_send, tax_rate_add
 from jobline.workspaces.models import Invitation
 from tests.conftest import Cast, client_for, make_user
 
