@@ -882,9 +882,7 @@ def test_the_job_pages_history_shows_visits_on_the_business_clock(
         "moved the visit Fit new boiler, Sat 3 Oct 2026, 10:00–11:00 "
         "(was Sun 4 Oct 2026, 10:00–11:00)"
     ) in words
-    assert "Sat 3 Oct Fit new boiler 10:00–11:00" in text_of(
-        section(response.text, "visits")
-    )
+    assert "Sat 3 Oct Fit new boiler 10:00–11:00" in text_of(section(response.text, "visits"))
 
 
 def test_saving_a_visit_whose_customer_was_archived_does_not_drop_the_customer(
