@@ -12,3 +12,4 @@ class BookingsConfig(AppConfig):
         from jobline.jobs import hooks
 
         hooks.on_job_page(selectors.job_page_visits)
+        hooks.on_visible_visits(selectors.visible_visit_ids)

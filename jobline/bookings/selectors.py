@@ -505,3 +505,11 @@ def portal_visit(*, user: object, pk: int) -> Booking:
     if booking is None:
         raise Http404("No such visit.")
     return booking
+
+
+def visible_visit_ids(job: Job, viewer: Viewer) -> set[int]:
+    """The visits of a job the viewer may see (jobs.hooks.visible_visits): the feed's visit
+    entries follow them."""
+    return set(
+        Booking.objects.visible_to(viewer).filter(job_id=job.pk).values_list("pk", flat=True)
+    )

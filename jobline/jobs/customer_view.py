@@ -21,7 +21,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from jobline.core.wall_time import span_words
-from jobline.jobs import activity
+from jobline.jobs import activity, hooks
 from jobline.jobs.choices import ActivityKind, ActorKind
 from jobline.jobs.models import Activity, Attachment, DocumentRequest, FieldValue, Job
 from jobline.pipelines.models import FieldType, Stage, StageField
@@ -270,8 +270,20 @@ class CustomerJob:
         readable = {f.pk: f for f in self.readable_fields} if forms else {}
         files = self.file_ids if forms else set()
         customer_user_id = job.customer.portal_user_id if job.customer else None
+        # A visit's entries follow the visit: one detached from the job, or another
+        # customer's (the job changed hands), leaves no trace (jobs.hooks.visible_visits).
+        visits = (
+            hooks.visible_visits(job, self.viewer)
+            if any(e.kind in VISIT_VERBS for e in entries)
+            else set()
+        )
         result = []
         for entry in entries:
+            if (
+                entry.kind in VISIT_VERBS
+                and getattr(entry.payload, "booking_id", None) not in visits
+            ):
+                continue
             from_customer = entry.actor_kind == ActorKind.CUSTOMER or (
                 entry.actor_id is not None and entry.actor_id == customer_user_id
             )

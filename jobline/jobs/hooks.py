@@ -52,3 +52,23 @@ def on_job_page(provider: JobPageSectionProvider) -> None:
 
 def job_page_sections(job: Job, viewer: Viewer | None) -> list[JobPageSection]:
     return [s for provider in _job_page_sections if (s := provider(job, viewer)) is not None]
+
+
+# The visits (bookings app) a viewer may see on a job, by id: a visit's feed entries reach a
+# customer only while the visit itself does (still on this job, still theirs). Without a
+# provider registered, no visit entry reaches anyone who sees as a customer (fails closed).
+VisibleVisits = Callable[[Job, Viewer], set[int]]
+
+_visible_visits: list[VisibleVisits] = []
+
+
+def on_visible_visits(provider: VisibleVisits) -> None:
+    if provider not in _visible_visits:
+        _visible_visits.append(provider)
+
+
+def visible_visits(job: Job, viewer: Viewer) -> set[int]:
+    found: set[int] = set()
+    for provider in _visible_visits:
+        found |= provider(job, viewer)
+    return found

@@ -23,13 +23,17 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from jobline.bookings import services as booking_services
+from jobline.bookings.models import Booking
 from jobline.jobs import requests as document_requests
 from jobline.jobs import services as job_services
 from jobline.jobs import uploads
 from jobline.jobs.models import Attachment, DocumentRequest, Job, Message, Visibility
 from jobline.notifications.delivery import deliver_due
+from jobline.notifications.emails import visit_reminders_queue
 from jobline.pipelines import services as pipeline_services
 from jobline.pipelines.models import POSITION_GAP, FieldType, Pipeline, Stage, StageField
+from jobline.workspaces.models import Membership, Workspace
 from tests.conftest import Cast, client_for
 
 FIELD_TYPES = {"text": FieldType.TEXT, "money": FieldType.MONEY, "file": FieldType.FILE}
@@ -44,6 +48,11 @@ class Clients:
         self.admin = client_for(cast.admin)
         self.staff = client_for(cast.staff)
         self.customer = client_for(cast.customer.portal_user)
+        # Visits: the workspace books them (each example turns the module off only in its own
+        # rolled-back transaction), and the Staff member is who goes.
+        cast.workspace.module_bookings = True
+        cast.workspace.save(update_fields=["module_bookings"])
+        self.visitor: Membership = cast.membership(cast.staff)
 
     def __repr__(self) -> str:  # Hypothesis prints it with every falsifying example
         return "Clients(<the portal cast: Ada Admin, Sam Staff, Priya the customer>)"
@@ -61,6 +70,16 @@ class World:
     messages: dict[int, Message] = field(default_factory=dict)
     files: dict[int, Attachment] = field(default_factory=dict)
     requests: dict[int, DocumentRequest] = field(default_factory=dict)
+    visits: dict[int, Booking] = field(default_factory=dict)
+    other_job: Job | None = None  # the second customer's job, made for their first visit on one
+    # Visits start from three days ahead, each in a half-hour slot of its own (so none overlaps
+    # another of the Staff member's), all inside one reminder window (REMINDER_LEAD before).
+    visit_base: dt.datetime = field(
+        default_factory=lambda: (
+            timezone.now().replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=3)
+        )
+    )
+    slots: int = 0
 
     @property
     def cast(self) -> Cast:
@@ -306,6 +325,111 @@ def act_request_fulfil(world: World, *, request: int, name: str, content: str) -
     return _stored(_newest_attachment(world))
 
 
+# --- visits -----------------------------------------------------------------------------------
+
+VISIT_SLOT = dt.timedelta(minutes=30)
+VISIT_LENGTH = dt.timedelta(minutes=25)
+# When the reminders run: an hour before the first slot. Histories use at most a few dozen
+# slots (half a day), inside the workspace's default 24-hour window.
+REMINDER_LEAD = dt.timedelta(hours=1)
+
+
+def _slot(world: World) -> tuple[dt.datetime, dt.datetime]:
+    start = world.visit_base + world.slots * VISIT_SLOT
+    world.slots += 1
+    return start, start + VISIT_LENGTH
+
+
+def _other_job(world: World) -> Job:
+    if world.other_job is None:
+        assert world.pipeline is not None and world.stages
+        world.other_job = job_services.job_create(
+            workspace=world.cast.workspace, pipeline=world.pipeline, stage=world.stages[0],
+            title="The second customer's job", actor=world.cast.admin,
+            customer=world.cast.second_customer,
+        )  # fmt: skip
+    return world.other_job
+
+
+def act_book_visit(
+    world: World,
+    *,
+    key: int,
+    whose: str,
+    on_other_job: bool,
+    title: str,
+    location: str,
+    customer_notes: str,
+    internal_notes: str,
+) -> None:
+    """A visit booked by the Admin for the Staff member: on the customer's job (``job``), an
+    internal block (``block``: no customer, no job) or the second customer's (``other``: on
+    their own job, or on none)."""
+    customer, job = None, None
+    if whose == "job":
+        job = world.the_job
+    elif whose == "other":
+        customer = world.cast.second_customer
+        job = _other_job(world) if on_other_job else None
+    starts_at, ends_at = _slot(world)
+    world.visits[key] = booking_services.booking_create(
+        workspace=world.cast.workspace, actor=world.cast.admin, title=title,
+        starts_at=starts_at, ends_at=ends_at, staff=[world.clients.visitor], customer=customer,
+        job=job, location=location, customer_notes=customer_notes,
+        internal_notes=internal_notes,
+    )  # fmt: skip
+
+
+def act_lend_job(
+    world: World, *, key: int, title: str, location: str, customer_notes: str,
+    internal_notes: str,
+) -> None:  # fmt: skip
+    """The job is the second customer's for a while (an Admin picked the wrong customer): a
+    visit is booked on it then (so for them), and the job is given back to the customer."""
+    for customer in (world.cast.second_customer, None, world.cast.customer):
+        if customer is None:
+            starts_at, ends_at = _slot(world)
+            world.visits[key] = booking_services.booking_create(
+                workspace=world.cast.workspace, actor=world.cast.admin, title=title,
+                starts_at=starts_at, ends_at=ends_at, staff=[world.clients.visitor],
+                job=world.the_job, location=location, customer_notes=customer_notes,
+                internal_notes=internal_notes,
+            )  # fmt: skip
+            if world.visits[key].customer_id != world.cast.second_customer.pk:
+                raise DrivingFailed("the visit on the lent job is not the second customer's")
+            continue
+        job_services.job_update(
+            job=world.the_job, actor=world.cast.admin, expected_version=None, customer=customer
+        )
+        world.the_job.refresh_from_db()
+
+
+def act_visit_status(world: World, *, visit: int, status: str) -> None:
+    """Cancel (with a reason), complete or mark a no-show."""
+    booking_services.booking_set_status(
+        booking=world.visits[visit], actor=world.cast.admin, status=status,
+        reason="Rearranged by phone" if status == "cancelled" else "",
+    )  # fmt: skip
+
+
+def act_visit_move(world: World, *, visit: int) -> None:
+    """The visit moved to a slot of its own later on."""
+    starts_at, _ends_at = _slot(world)
+    booking_services.booking_move(
+        booking=world.visits[visit], actor=world.cast.admin, starts_at=starts_at
+    )
+
+
+def act_visit_detach(world: World, *, visit: int) -> None:
+    booking_services.booking_detach(booking=world.visits[visit], actor=world.cast.admin)
+
+
+def act_bookings_module(world: World, *, on: bool) -> None:
+    """The Admin turns the workspace's Bookings module on or off. (Written to the row only: the
+    fixture's workspace object outlives the example, which is rolled back.)"""
+    Workspace.objects.filter(pk=world.cast.workspace.pk).update(module_bookings=on)
+
+
 # --- where people look --------------------------------------------------------------------------
 
 
@@ -323,7 +447,18 @@ def _get(client: Client, surface: str, url: str) -> Page:
     else:
         body = response.content
     headers = "\n".join(f"{name}: {value}" for name, value in response.items())
-    return Page(surface, response.status_code, f"{headers}\n\n{body.decode(errors='replace')}")
+    text = body.decode(errors="replace")
+    if response.get("Content-Type", "").startswith("text/calendar"):
+        # iCalendar folds long lines (RFC 5545 3.1): unfolded, a marker is never split.
+        text = text.replace("\r\n ", "").replace("\r\n\t", "")
+    return Page(surface, response.status_code, f"{headers}\n\n{text}")
+
+
+VISIT_LIST = "the portal visits list"
+
+
+def visit_file_surface(key: int) -> str:
+    return f"the portal calendar file (.ics) of visit #{key}"
 
 
 def look_portal(world: World) -> list[Page]:
@@ -333,11 +468,14 @@ def look_portal(world: World) -> list[Page]:
         _get(customer, "the portal job list", "/user/jobs/"),
         _get(customer, "the portal job page", f"/user/jobs/{job.pk}/"),
         _get(customer, "the portal account page", "/user/account/"),
+        _get(customer, VISIT_LIST, "/user/visits/"),
     ]
     for key, attachment in world.files.items():
         pages.append(
             _get(customer, f"the portal file URL of file #{key}", f"/user/files/{attachment.pk}/")
         )
+    for key, booking in world.visits.items():
+        pages.append(_get(customer, visit_file_surface(key), f"/user/visits/{booking.pk}.ics"))
     return pages
 
 
@@ -365,9 +503,21 @@ def look_staff(world: World) -> tuple[list[Page], Page]:
     return staff, _get(world.clients.admin, "the Admin's job page", f"/jobs/{number}/")
 
 
-def look_emails(world: World) -> tuple[list[Page], list[Page]]:
-    """Run the outbox after the digest window; the customer's e-mails and the Staff member's."""
+@dataclass(frozen=True)
+class Emails:
+    customer: list[Page]
+    staff: list[Page]
+    reminders_queued: int  # visit reminders queued (for anyone), for the harness's own check
+
+
+def look_emails(world: World) -> Emails:
+    """Run the outbox after the digest window, then the visit reminders from inside their
+    window (an hour before the first visit) and the outbox again; the customer's e-mails and
+    the Staff member's."""
     deliver_due(now=timezone.now() + dt.timedelta(hours=1))
+    reminders_at = world.visit_base - REMINDER_LEAD
+    reminders = visit_reminders_queue(now=reminders_at)
+    deliver_due(now=reminders_at)
     customer, staff = [], []
     for index, message in enumerate(mail.outbox):
         parts = [
@@ -381,4 +531,4 @@ def look_emails(world: World) -> tuple[list[Page], list[Page]]:
             customer.append(Page(f"e-mail #{index} to the customer", None, text))
         if world.cast.staff.email in message.to:
             staff.append(Page(f"e-mail #{index} to the Staff member", None, text))
-    return customer, staff
+    return Emails(customer, staff, reminders)

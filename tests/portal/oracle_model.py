@@ -2,7 +2,8 @@
 tests/portal/test_visibility_oracle.py, which is the spec).
 
 It imports nothing from ``jobline``: it keeps its own record of what happened to the job (which
-stages it entered, what was saved where, which replies and files exist and who may see them)
+stages it entered, what was saved where, which replies and files exist and who may see them,
+which visits were booked for whom and what became of them)
 and answers, from the rules alone, which marker strings the customer must see (SHOWN), must
 never see (SECRET), or may see either way (NEITHER). Every answer names the rule it came from.
 
@@ -18,8 +19,10 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-RULES = ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "S1")
+RULES = ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "S1", "V1", "V2", "V3", "V4")
 IN_PROGRESS = "In progress"
+# V4: the words a no-show is never called to the customer (any case: "no-show", "No-show").
+NO_SHOW_WORD = "no-show"
 
 
 class Verdict(StrEnum):
@@ -34,6 +37,8 @@ class Marker:
 
     text: str
     money: bool = False
+    # Found in any case ("no-show" finds "No-show"): for words, not for planted markers.
+    any_case: bool = False
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -50,6 +55,8 @@ class Marker:
         return re.compile(rf"(?<![\d.,]){separator.join(groups)}[.,]{cents}(?!\d)")
 
     def found_in(self, text: str) -> bool:
+        if self.any_case:
+            return self.text.lower() in text.lower()
         if not self.money:
             return self.text in text
         return self.pattern.search(text) is not None
@@ -90,6 +97,9 @@ class Judgement:
     # Which way of breaking the rule a leak of this marker is (e.g. R4 "internal-stage"):
     # failures are told apart by rule and facet, so each gets its own minimal example.
     facet: str = ""
+    # SHOWN in the visit lists (V2): the job page's visits section (not merely its history)
+    # and the customer's list of visits, instead of anywhere on the job page.
+    in_visit_lists: bool = False
 
 
 # --- the record of what happened ---------------------------------------------------------------
@@ -182,6 +192,51 @@ class MRequest:
     open: bool = True
 
 
+class Whose(StrEnum):
+    """Whom a visit is for, as booked."""
+
+    JOB = "job"  # on the customer's job (so for the customer)
+    BLOCK = "block"  # an internal block: no customer, no job
+    OTHER = "other"  # the second customer's (on their own job, on none, or on this job lent)
+
+
+# V2 names these; a no-show is V4's (its title, place and notes may be shown or not).
+LISTED_STATUSES = ("scheduled", "completed", "cancelled")
+
+
+@dataclass
+class MVisit:
+    key: int
+    whose: Whose
+    title: Marker
+    location: Marker
+    customer_notes: Marker
+    internal_notes: Marker
+    status: str = "scheduled"
+    detached: bool = False  # taken off the job it was booked on
+    on_other_job: bool = False  # OTHER: booked on the second customer's own job
+    # OTHER: booked on this job while the job was the second customer's (it is this
+    # customer's again): the visit stays theirs.
+    lent: bool = False
+
+    @property
+    def on_the_job(self) -> bool:
+        """On this customer's job now (V2/V3)."""
+        return self.whose == Whose.JOB and not self.detached
+
+    def describe(self) -> str:
+        if self.whose == Whose.BLOCK:
+            kind = "internal block (no customer, no job)"
+        elif self.whose == Whose.OTHER:
+            where = "on their job" if self.on_other_job else "on no job"
+            if self.lent:
+                where = "on this job while it was theirs"
+            kind = f"visit for the second customer, {where}"
+        else:
+            kind = "visit on the job" + (", detached from it" if self.detached else "")
+        return f"visit #{self.key} ({kind}, {self.status.replace('_', ' ')})"
+
+
 @dataclass
 class Model:
     stages: list[MStage] = field(default_factory=list)
@@ -193,6 +248,8 @@ class Model:
     current: int | None = None  # the real stage the job is in
     customer_stage: int | None = None  # R2: the last customer-visible stage it entered
     status_changes: list[int] = field(default_factory=list)  # R3: each change of R2, in order
+    visits: list[MVisit] = field(default_factory=list)
+    bookings_module: bool = True  # the workspace's Bookings module (V2)
 
     def stage(self, key: int) -> MStage:
         return self.stages[key]
@@ -282,6 +339,7 @@ class Model:
             *self._files(),
             *self._requests(),
             *self._titles(),
+            *self._visits(),
         ]
 
     def _stages(self) -> list[Judgement]:
@@ -490,6 +548,83 @@ class Model:
                     "title changes are visible",
                 )
             )
+        return out
+
+    # --- visits (V1–V4) ------------------------------------------------------------------------
+
+    def visit_off_job(self, visit: MVisit) -> tuple[str, str] | None:
+        """V3: why the visit is not on this customer's job, as (facet, reason); None: it is."""
+        if visit.whose == Whose.BLOCK:
+            return "internal-block", "an internal block (no customer, no job)"
+        if visit.whose == Whose.OTHER:
+            return "other-customer", "another customer's visit"
+        if visit.detached:
+            return "detached", "a visit detached from the job"
+        return None
+
+    def visit_not_listed(self, visit: MVisit) -> str | None:
+        """Why V2 does not require a visit on the customer's job to be shown; None: it does."""
+        if not self.bookings_module:
+            return "the Bookings module is off"
+        if visit.status not in LISTED_STATUSES:
+            return "a no-show: V2 names scheduled, completed and cancelled visits only"
+        return None
+
+    def visit_calendar_status(self, visit: MVisit) -> tuple[int | None, str, str]:
+        """What the customer's /user/visits/<id>.ics answers: 200 for a visit V2 shows, 404
+        for any other (a no-show on the job: either), with the rule and reason."""
+        off = self.visit_off_job(visit)
+        if off is not None:
+            return 404, "V3", off[1]
+        if not self.bookings_module:
+            return 404, "V2", "the Bookings module is off"
+        if visit.status not in LISTED_STATUSES:
+            return None, "V2", "a no-show"
+        return 200, "V2", "a visit on the customer's job"
+
+    def _visits(self) -> list[Judgement]:
+        out = [
+            Judgement(
+                Marker(NO_SHOW_WORD, any_case=True),
+                'the words "no-show"/"No-show"',
+                Verdict.SECRET,
+                "V4",
+                "a no-show is never called a no-show to the customer",
+                facet="no-show",
+            )
+        ]
+        for visit in self.visits:
+            what = visit.describe()
+            out.append(
+                Judgement(
+                    visit.internal_notes, f"internal notes of {what}", Verdict.SECRET, "V1",
+                    "a visit's internal notes never reach the customer", facet="internal-notes",
+                )
+            )  # fmt: skip
+            parts = (
+                ("title", visit.title),
+                ("place", visit.location),
+                ("customer notes", visit.customer_notes),
+            )
+            off = self.visit_off_job(visit)
+            exception = self.visit_not_listed(visit)
+            for name, marker in parts:
+                if off is not None:
+                    facet, why = off
+                    judgement = Judgement(
+                        marker, f"{name} of {what}", Verdict.SECRET, "V3",
+                        f"{why}: it never reaches this customer", facet=facet,
+                    )  # fmt: skip
+                elif exception is not None:
+                    judgement = Judgement(
+                        marker, f"{name} of {what}", Verdict.NEITHER, "V2", exception
+                    )
+                else:
+                    judgement = Judgement(
+                        marker, f"{name} of {what}", Verdict.SHOWN, "V2",
+                        "a visit on the customer's job", in_visit_lists=True,
+                    )  # fmt: skip
+                out.append(judgement)
         return out
 
     def money_markers(self) -> list[Judgement]:

@@ -1,7 +1,8 @@
 """The visibility oracle: random job histories, judged by a model of the written rules.
 
 Every stage name, customer label, field label, field value, message body, file name and
-content, request title and description and job title is a unique marker. The model
+content, request title and description, job title, and visit title, place, customer notes and
+internal notes is a unique marker. The model
 (oracle_model.py, which imports nothing from the product) records what happened and, from the
 rules below alone, says which markers the customer must see, which they must never see, and
 which they may see either way; the adapter (oracle_actions.py) is the only code that drives
@@ -19,6 +20,8 @@ looking soon after the first failure, so to hunt one rule or facet alone::
         tests/portal/test_visibility_oracle.py
 
 parametrizes the test per entry (``[R4]``, ``[S1/staff-preview]``), each asserting only that.
+To look past a leak already reported and not yet fixed, ``LEAKCHECK_SKIP=V3/detached`` leaves
+those violations unasserted (for local hunting only: CI sets neither variable).
 
 The written rules (the spec; the model implements exactly these)
 =================================================================
@@ -65,11 +68,27 @@ Money for staff
   page, in the feed, in CSV exports, in e-mails to staff, nor in the "View as customer" preview
   (GET /jobs/<number>/as-customer/). Admins and Managers see amounts.
 
+Visits (the Bookings module)
+
+- V1. A visit's internal notes never reach the customer: not on any portal page or partial, not
+  in any e-mail, not in the .ics file.
+- V2. A visit on the customer's job (scheduled, completed or cancelled) shows its title, place
+  and customer notes to that customer (job page visits section and /user/visits/), unless the
+  job is archived or the Bookings module is off.
+- V3. A visit that is not on this customer's job (an internal block with no customer, another
+  customer's visit, a visit detached from the job) never reaches this customer — its title
+  marker must not appear anywhere they can reach.
+- V4. A no-show is never called a no-show to the customer (the words "no-show"/"No-show" never
+  appear in what they can reach).
+
 Where the customer can look (all rendered for every example): the portal job list /user/jobs/,
 the job page /user/jobs/<id>/, the account page /user/account/, every portal file URL
-/user/files/<attachment id>/ of the job (visible or not), every e-mail the customer receives
-once the 5-minute digest window has passed, and the "View as customer" preview as the Staff
-member (no internal marker, no amount) and as the Admin (no internal marker).
+/user/files/<attachment id>/ of the job (visible or not), the visits list /user/visits/, the
+calendar file /user/visits/<id>.ics of every visit booked (on the job or not), every e-mail the
+customer receives once the 5-minute digest window has passed and once the visit reminders have
+been queued and sent (from inside their window, an hour before the first visit), and the
+"View as customer" preview as the Staff member (no internal marker, no amount) and as the Admin
+(no internal marker).
 
 How the model reads the rules where they leave a choice (each is the lenient reading)
 ---------------------------------------------------------------------------------------
@@ -93,6 +112,19 @@ How the model reads the rules where they leave a choice (each is the lenient rea
   names the current owner), so only titles are checked.
 - S1 is checked on the Staff member's job page (feed included), their jobs CSV, their e-mails
   and their preview; the Admin's job page must show every current amount, live or retired.
+- V2: SHOWN means in the job page's visits section (the history alone does not count) and on
+  /user/visits/; the .ics of such a visit answers 200, of every other visit 404 (V3, or V2
+  with the module off). A no-show on the job is not one V2 names: its title, place and notes
+  (and its .ics) may be shown or not; V4 alone applies. With the module off, a visit on the
+  job may be shown or not (the job's history keeps what it said). Jobs are not archived in the
+  histories (the portal would not show them at all).
+- V3: all of such a visit's markers (title, place, customer notes) are SECRET, its .ics 404.
+  Another customer's visit is booked on their own job, on none, or on this job while it was
+  theirs (the job is given to the second customer, the visit booked, the job given back: a
+  visit on a job is for the job's customer when it is booked, and stays theirs).
+- V4 is one word, checked in any case, on every surface (whether or not a no-show happened).
+- E-mails name no visit (V2 is about pages); reminders are only checked to hold nothing V1, V3
+  or V4 forbid (the harness checks that they were queued).
 """
 
 from __future__ import annotations
@@ -122,13 +154,19 @@ from tests.portal.oracle_model import (
     Model,
     MRequest,
     MStage,
+    MVisit,
     Verdict,
+    Whose,
 )
 
 EXAMPLES = int(os.environ.get("LEAKCHECK_EXAMPLES", "200"))
 # "R4,S1": one test per rule, each asserting only its rule. Empty: one test, every rule.
 RULE_PARAMS = [r.strip() for r in os.environ.get("LEAKCHECK_RULES", "").split(",") if r.strip()]
 assert {p.split("/")[0] for p in RULE_PARAMS} <= set(RULES), f"LEAKCHECK_RULES: rules of {RULES}"
+# "V3/detached": violations of these rules or facets are not asserted — to look past a leak
+# already reported (and not yet fixed) for the others. Empty (always, in CI): every one is.
+SKIPPED = [r.strip() for r in os.environ.get("LEAKCHECK_SKIP", "").split(",") if r.strip()]
+assert {p.split("/")[0] for p in SKIPPED} <= set(RULES), f"LEAKCHECK_SKIP: rules of {RULES}"
 MAX_STAGES = 5  # open stages; the finishing stage comes after them
 MAX_ACTIONS = 24
 
@@ -225,9 +263,54 @@ class ChangeOwner:
     who: int
 
 
+@dataclass(frozen=True)
+class BookVisit:
+    """A visit on the customer's job."""
+
+
+@dataclass(frozen=True)
+class BookBlock:
+    """An internal block: no customer, no job ("Van service")."""
+
+
+@dataclass(frozen=True)
+class BookOther:
+    """A visit for the second customer."""
+
+    on_their_job: bool
+
+
+@dataclass(frozen=True)
+class LendJob:
+    """The job is the second customer's for a while, and a visit is booked on it then."""
+
+
+@dataclass(frozen=True)
+class SetVisitStatus:
+    visit: int  # among the scheduled visits: 0 the latest, 1 the one before…
+    status: str  # completed / cancelled / no_show
+
+
+@dataclass(frozen=True)
+class MoveVisit:
+    visit: int  # among the scheduled visits
+
+
+@dataclass(frozen=True)
+class DetachVisit:
+    visit: int  # among the visits on the job
+
+
+@dataclass(frozen=True)
+class BookingsModule:
+    on: bool
+
+
 Action = (
     Move | SaveForm | Retire | Reply | Note | MakeInternal | AddFile | SetFileVisibility
     | RequestDocument | Fulfil | Rename | Relabel | Retitle | ChangeOwner
+    | BookVisit | BookBlock | BookOther | LendJob | SetVisitStatus | MoveVisit | DetachVisit
+    | BookingsModule
 )  # fmt: skip
 
 
@@ -259,6 +342,9 @@ saves = st.builds(
 )
 
 
+visit_statuses = st.sampled_from(("completed", "cancelled", "no_show"))
+
+
 def weighted(strategy: st.SearchStrategy[Any], times: int) -> list[st.SearchStrategy[Any]]:
     """``times`` branches of one_of for one strategy (one_of ignores a repeated strategy, but
     not an equal copy of it)."""
@@ -281,6 +367,15 @@ actions = st.one_of(
     st.builds(Relabel, stage=picks, labelled=st.booleans()),
     st.builds(Retitle),
     st.builds(ChangeOwner, who=st.integers(0, 2)),
+    # Visits: booked on the job most often, and what becomes of them.
+    *weighted(st.builds(BookVisit), 2),
+    st.builds(BookBlock),
+    st.builds(BookOther, on_their_job=st.booleans()),
+    st.builds(LendJob),
+    *weighted(st.builds(SetVisitStatus, visit=picks, status=visit_statuses), 2),
+    st.builds(MoveVisit, visit=picks),
+    st.builds(DetachVisit, visit=picks),
+    st.builds(BookingsModule, on=st.sampled_from((False, True))),
 )
 # Lists one after the other: Hypothesis keeps a single list short (about 5 on average), and
 # the interesting histories are longer; each part still shrinks to nothing on its own.
@@ -553,6 +648,85 @@ class Player:
         product.act_change_owner(self.world, who=action.who)
         self.story.append("change the job's owner")
 
+    def _book(self, whose: Whose, on_other_job: bool = False) -> None:
+        visit = MVisit(
+            len(self.model.visits), whose, title=self.new(), location=self.new(),
+            customer_notes=self.new(), internal_notes=self.new(), on_other_job=on_other_job,
+        )  # fmt: skip
+        product.act_book_visit(
+            self.world, key=visit.key, whose=whose.value, on_other_job=on_other_job,
+            title=visit.title.text, location=visit.location.text,
+            customer_notes=visit.customer_notes.text, internal_notes=visit.internal_notes.text,
+        )  # fmt: skip
+        self.model.visits.append(visit)
+        self.story.append(f"book {visit.describe()}")
+
+    def do_BookVisit(self, action: BookVisit) -> None:
+        self._book(Whose.JOB)
+
+    def do_BookBlock(self, action: BookBlock) -> None:
+        self._book(Whose.BLOCK)
+
+    def do_BookOther(self, action: BookOther) -> None:
+        self._book(Whose.OTHER, on_other_job=action.on_their_job)
+
+    def do_LendJob(self, action: LendJob) -> None:
+        visit = MVisit(
+            len(self.model.visits), Whose.OTHER, title=self.new(), location=self.new(),
+            customer_notes=self.new(), internal_notes=self.new(), lent=True,
+        )  # fmt: skip
+        product.act_lend_job(
+            self.world, key=visit.key, title=visit.title.text, location=visit.location.text,
+            customer_notes=visit.customer_notes.text, internal_notes=visit.internal_notes.text,
+        )  # fmt: skip
+        self.model.visits.append(visit)
+        self.story.append(
+            f"give the job to the second customer, book {visit.describe()}, give it back"
+        )
+
+    def _scheduled(self, pick: int, doing: str) -> MVisit | None:
+        scheduled = [v for v in self.model.visits if v.status == "scheduled"]
+        if not scheduled:
+            self.story.append(f"({doing}: no scheduled visit, skipped)")
+            return None
+        return scheduled[-1 - pick % len(scheduled)]
+
+    def do_SetVisitStatus(self, action: SetVisitStatus) -> None:
+        words = {"completed": "complete", "cancelled": "cancel", "no_show": "mark a no-show of"}
+        visit = self._scheduled(action.visit, f"{words[action.status]} a visit")
+        if visit is None:
+            return
+        product.act_visit_status(self.world, visit=visit.key, status=action.status)
+        visit.status = action.status
+        self.story.append(f"{words[action.status]} visit #{visit.key}")
+
+    def do_MoveVisit(self, action: MoveVisit) -> None:
+        visit = self._scheduled(action.visit, "move a visit")
+        if visit is None:
+            return
+        if visit.lent:
+            # The product refuses any change to it now ("A visit on a job is for the job's
+            # customer"): it is the second customer's, on a job that is not theirs any more.
+            self.story.append(f"(move visit #{visit.key}: on the lent job, refused, skipped)")
+            return
+        product.act_visit_move(self.world, visit=visit.key)
+        self.story.append(f"move visit #{visit.key} later")
+
+    def do_DetachVisit(self, action: DetachVisit) -> None:
+        on_job = [v for v in self.model.visits if v.on_the_job]
+        if not on_job:
+            self.story.append("(detach a visit from the job: none is on it, skipped)")
+            return
+        visit = on_job[-1 - action.visit % len(on_job)]
+        product.act_visit_detach(self.world, visit=visit.key)
+        visit.detached = True
+        self.story.append(f"detach visit #{visit.key} from the job")
+
+    def do_BookingsModule(self, action: BookingsModule) -> None:
+        product.act_bookings_module(self.world, on=action.on)
+        self.model.bookings_module = action.on
+        self.story.append(f"turn the Bookings module {'on' if action.on else 'off'}")
+
 
 # --- judging what was shown ----------------------------------------------------------------
 
@@ -630,9 +804,42 @@ class FeedEntries(HTMLParser):
         return "\n".join(self.outside)
 
 
+class SectionText(HTMLParser):
+    """The text of one ``<section id=...>`` of a page (the job page's visits: V2 asks for a
+    visit there, not merely in the page's history)."""
+
+    def __init__(self, section_id: str) -> None:
+        super().__init__()
+        self.section_id = section_id
+        self.parts: list[str] = []
+        self._depth = 0  # <section> depth inside it (0: outside)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "section":
+            return
+        if self._depth:
+            self._depth += 1
+        elif dict(attrs).get("id") == self.section_id:
+            self._depth = 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "section" and self._depth:
+            self._depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self._depth:
+            self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.parts)
+
+
 @dataclass
 class Looked:
-    portal: list[product.Page]  # the list, the job page, the account page, the file URLs
+    # The list, the job page, the account page, the visits list, the file URLs, the visits'
+    # calendar files.
+    portal: list[product.Page]
     customer_emails: list[product.Page]
     staff_preview: product.Page
     admin_preview: product.Page
@@ -640,6 +847,8 @@ class Looked:
     staff_emails: list[product.Page]
     admin_job_page: product.Page | None  # when amounts exist
     feed: FeedEntries  # the portal job page, parsed: its history's entries, and the rest
+    visits_section: str  # the text of the portal job page's visits section ("" when none)
+    reminders_queued: int
 
     @property
     def job_list(self) -> product.Page:
@@ -649,6 +858,10 @@ class Looked:
     def job_page(self) -> product.Page:
         return self.portal[1]
 
+    @property
+    def visit_list(self) -> product.Page:
+        return next(page for page in self.portal if page.surface == product.VISIT_LIST)
+
     def customer_surfaces(self) -> list[product.Page]:
         return [*self.portal, *self.customer_emails, self.staff_preview, self.admin_preview]
 
@@ -656,7 +869,8 @@ class Looked:
 def look(world: product.World, model: Model) -> Looked:
     staff_preview, admin_preview = product.look_previews(world)
     portal = product.look_portal(world)
-    customer_emails, staff_emails = product.look_emails(world)
+    emails = product.look_emails(world)
+    customer_emails, staff_emails = emails.customer, emails.staff
     staff: list[product.Page] = []
     admin_job_page = None
     if model.money_markers():
@@ -665,6 +879,13 @@ def look(world: product.World, model: Model) -> Looked:
         staff, admin_job_page = product.look_staff(world)
     feed = FeedEntries()
     feed.feed(portal[1].text)
+    visits = SectionText("visits")
+    visits.feed(portal[1].text)
+    due = [v for v in model.visits if v.on_the_job and v.status == "scheduled"]
+    if due and model.bookings_module and not emails.reminders_queued:
+        # Not a rule: the harness's own check that reminders were built (else V1 and V3 were
+        # never checked in them).
+        raise product.DrivingFailed("no visit reminder was queued: the reminder time is wrong")
     return Looked(
         portal,
         customer_emails,
@@ -674,6 +895,8 @@ def look(world: product.World, model: Model) -> Looked:
         staff_emails,
         admin_job_page,
         feed,
+        visits.text,
+        emails.reminders_queued,
     )
 
 
@@ -690,8 +913,22 @@ def check_statuses(model: Model, looked: Looked) -> list[Violation]:
     "must not contain" on a page that failed would prove nothing."""
     out = []
     urls = {f"the portal file URL of file #{file.key}": file for file in model.files}
+    calendar_files = {product.visit_file_surface(visit.key): visit for visit in model.visits}
     for page in looked.portal:
         file = urls.get(page.surface)
+        visit = calendar_files.get(page.surface)
+        if visit is not None:
+            want, rule, why = model.visit_calendar_status(visit)
+            if want is not None and page.status != want:
+                out.append(
+                    Violation(
+                        rule,
+                        "ics" if want == 404 else "ics-missing",
+                        f"{rule}: {page.surface} answered {page.status}, not {want} — "
+                        f"{visit.describe()}: {why}",
+                    )
+                )
+            continue
         if file is None:
             if page.status != 200:
                 out.append(Violation("HTTP", "status", f"{page.surface} answered {page.status}"))
@@ -718,7 +955,7 @@ def check_statuses(model: Model, looked: Looked) -> list[Violation]:
 
 # Where a leak was seen, most telling first: it becomes part of the violation's facet, so a leak
 # through the job page's details and one through its history are told apart.
-PLACES = ("page", "history", "list", "file-url", "email", "preview", "account")
+PLACES = ("page", "history", "list", "visits", "file-url", "ics", "email", "preview", "account")
 
 
 def _places(marker: Marker, looked: Looked, surfaces: list[str]) -> list[str]:
@@ -731,6 +968,10 @@ def _places(marker: Marker, looked: Looked, surfaces: list[str]) -> list[str]:
                 places.add("page")
         elif "job list" in surface:
             places.add("list")
+        elif surface == product.VISIT_LIST:
+            places.add("visits")
+        elif "calendar file" in surface:
+            places.add("ics")
         elif "file URL" in surface:
             places.add("file-url")
         elif "e-mail" in surface:
@@ -775,6 +1016,20 @@ def check_markers(model: Model, looked: Looked) -> list[Violation]:
                         f"{judgement.why}",
                     )
                 )
+        elif judgement.verdict == Verdict.SHOWN and judgement.in_visit_lists:
+            for text, where, facet in (
+                (looked.visits_section, "the portal job page's visits section", "missing"),
+                (looked.visit_list.text, looked.visit_list.surface, "missing@visits"),
+            ):
+                if not judgement.marker.found_in(text):
+                    out.append(
+                        Violation(
+                            judgement.rule,
+                            facet,
+                            f"{judgement.rule}: {_describe(judgement)} is missing from {where} "
+                            f"— the customer must see it: {judgement.why}",
+                        )
+                    )
         elif judgement.verdict == Verdict.SHOWN and not judgement.marker.found_in(
             looked.job_page.text
         ):
@@ -913,8 +1168,12 @@ first_seen: dict[tuple[str, str], int] = {}
 
 def selected(rule: str, violation: Violation) -> bool:
     """``all``, a rule (``R4``) or facets of it (``R4/after-status``, ``R4/after-status@page``);
-    HTTP always."""
-    if rule in ("all", violation.rule) or violation.rule == "HTTP":
+    HTTP always; never one LEAKCHECK_SKIP names."""
+    if violation.rule == "HTTP":
+        return True
+    if any(violation.key.startswith(skip) for skip in SKIPPED):
+        return False
+    if rule in ("all", violation.rule):
         return True
     return "/" in rule and violation.key.startswith(rule)
 
