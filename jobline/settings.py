@@ -228,6 +228,9 @@ INVITATION_VALID_DAYS = 7
 JOBLINE_ADMIN = env_bool("JOBLINE_ADMIN", False)
 
 # Uploads: the largest file accepted, in bytes (default 25 MB).
+# Every prepared query (core/prepared.py) also compiles its plain queryset and raises when
+# the two differ. The test suite turns it on; it would undo the saving in production.
+JOBLINE_CHECK_PREPARED_QUERIES = env_bool("JOBLINE_CHECK_PREPARED_QUERIES", False)
 JOBLINE_MAX_UPLOAD_BYTES = env_int("JOBLINE_MAX_UPLOAD_MB", 25) * 1024 * 1024
 # Django must let such a request through to our own check, which gives the clear message.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -306,6 +309,7 @@ JOBLINE_BACKGROUND_ALERT_SECONDS = env_int("JOBLINE_BACKGROUND_ALERT_SECONDS", 1
 # is unreachable, sessions fall back to the database. Without one, sessions stay in the
 # database alone: a per-process cache would let a signed-out session live on in the other
 # workers.
+SESSION_ENGINE = "jobline.accounts.session_store"
 CACHE_URL = env_str("JOBLINE_CACHE_URL", "")
 if CACHE_URL:
     if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):

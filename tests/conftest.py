@@ -45,6 +45,13 @@ def fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def check_prepared_queries(settings: Any) -> None:
+    """Every prepared query a test runs is compared with its plain queryset's SQL
+    (core/prepared.py): the whole suite checks them."""
+    settings.JOBLINE_CHECK_PREPARED_QUERIES = True
+
+
+@pytest.fixture(autouse=True)
 def media_in_tmp(settings: Any, tmp_path: Path) -> None:
     """Uploaded files from tests land in a temporary folder, never in var/media."""
     settings.MEDIA_ROOT = tmp_path / "media"

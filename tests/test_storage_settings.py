@@ -58,7 +58,7 @@ def test_sqlite_logs_ahead_and_commits_without_waiting_for_the_disk(tmp_path: Pa
     found = stores(tmp_path)
     # synchronous: 1 = NORMAL, 2 = FULL (SQLite's numbering).
     assert found["pragmas"] == {"journal_mode": "wal", "synchronous": 1}
-    assert found["session_engine"] == "django.contrib.sessions.backends.db"
+    assert found["session_engine"] == "jobline.accounts.session_store"
     assert found["cache"] == "django.core.cache.backends.locmem.LocMemCache"
 
 

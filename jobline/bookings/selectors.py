@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from jobline.bookings.models import LONGEST_VISIT, Assignment, Booking, BookingEvent, BookingStatus
 from jobline.core import wall_time
+from jobline.core.prepared import PreparedQuery
 from jobline.jobs.hooks import JobPageSection
 from jobline.jobs.models import Job
 from jobline.workspaces.models import Membership, Workspace
@@ -412,21 +413,36 @@ def job_visits(*, job: Job, viewer: Viewer | None) -> list[JobVisit]:
     whatever the number of visits (50 visits read as whole bookings cost ~10 ms)."""
     visits = [
         JobVisit(pk=pk, title=title, starts_at=s, ends_at=e, status=status, location=location)
-        for pk, title, s, e, status, location in Booking.objects.visible_to(viewer)
-        .filter(job_id=job.pk)
-        .order_by("starts_at", "pk")
-        .values_list("pk", "title", "starts_at", "ends_at", "status", "location")
+        for pk, title, s, e, status, location in _JOB_VISITS.list(viewer=viewer, job_id=job.pk)
     ]
     if visits:
         by_pk = {visit.pk: visit for visit in visits}
-        names = (
-            Assignment.objects.filter(booking_id__in=list(by_pk))
-            .order_by("booking_id", "membership_id")
-            .values_list("booking_id", "membership__user__full_name", "membership__user__email")
-        )
-        for booking_id, full_name, email in names:
-            by_pk[booking_id].staff.append(full_name or email)
+        # The staff of every visit on the job; those of visits the viewer may not see are
+        # left out here (a list of ids would make the query's shape grow with the visits).
+        for booking_id, full_name, email in _JOB_VISIT_STAFF.list(job_id=job.pk):
+            if booking_id in by_pk:
+                by_pk[booking_id].staff.append(full_name or email)
     return visits
+
+
+# The job page's two reads, compiled once (core/prepared.py).
+_JOB_VISITS = PreparedQuery(
+    lambda viewer, job_id: (
+        Booking.objects.visible_to(viewer)
+        .filter(job_id=job_id)
+        .order_by("starts_at", "pk")
+        .values_list("pk", "title", "starts_at", "ends_at", "status", "location")
+    ),
+    name="job visits",
+)
+_JOB_VISIT_STAFF = PreparedQuery(
+    lambda job_id: (
+        Assignment.objects.filter(booking__job_id=job_id)
+        .order_by("booking_id", "membership_id")
+        .values_list("booking_id", "membership__user__full_name", "membership__user__email")
+    ),
+    name="job visit staff",
+)
 
 
 # A member's feed holds the visits of the last FEED_DAYS_BACK days and every one to come: a

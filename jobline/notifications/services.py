@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from jobline.accounts.models import User
 from jobline.core.backups import Manifest
+from jobline.core.prepared import PreparedQuery
 from jobline.core.transactions import service
 from jobline.jobs import activity as payloads
 from jobline.jobs.choices import ActorKind
@@ -86,10 +87,25 @@ def alert_text(job: Job, at: dt.datetime) -> str:
     return f"{name} {'; '.join(parts) or 'did something'}"
 
 
+# The bell's count, on every staff page: its SQL compiled once (core/prepared.py). Grouped by
+# the one recipient, so it is one row (or none: 0) that a prepared query can return.
+_UNREAD_COUNT = PreparedQuery(
+    lambda user_id, workspace_id: (
+        Notification.objects.filter(
+            recipient_id=user_id, read_at__isnull=True, workspace_id=workspace_id
+        )
+        .order_by()
+        .values("recipient_id")
+        .annotate(unread=Count("pk"))
+        .values_list("unread", flat=True)
+    ),
+    name="unread notifications",
+)
+
+
 def unread_count(*, user: User, workspace_id: int) -> int:
-    return Notification.objects.filter(
-        recipient=user, read_at__isnull=True, workspace_id=workspace_id
-    ).count()
+    counts = _UNREAD_COUNT.list(user_id=user.pk, workspace_id=workspace_id)
+    return counts[0] if counts else 0
 
 
 def inbox(*, user: User, workspace_id: int) -> QuerySet[Notification]:

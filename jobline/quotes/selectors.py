@@ -7,6 +7,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from jobline.core.prepared import PreparedQuery
 from jobline.customers.models import Customer
 from jobline.jobs.hooks import JobPageSection
 from jobline.jobs.models import Job
@@ -118,11 +119,22 @@ def portal_quotes(*, user: object) -> QuerySet[Quote]:
     return Quote.objects.in_portal_of(user).select_related("workspace").order_by("-sent_at", "-id")
 
 
+# The job page's read, compiled once (core/prepared.py); the quote it was converted from (a
+# job has at most one, ``first()`` ordered by id as before).
+_JOB_QUOTE = PreparedQuery(
+    lambda viewer, job_id: (
+        Quote.objects.visible_to(viewer).filter(job_id=job_id).order_by("pk")[:1]
+    ),
+    name="job quote",
+)
+
+
 def job_page_quote(job: Job, viewer: Viewer | None) -> JobPageSection | None:
     """The job page's "From quote" section, for viewers who may see the quote (jobs.hooks)."""
     if not job.workspace.module_quotes:
         return None
-    quote = Quote.objects.visible_to(viewer).filter(job_id=job.pk).first()
-    if quote is None:
+    quotes = _JOB_QUOTE.list(viewer=viewer, job_id=job.pk)
+    if not quotes:
         return None
+    quote = quotes[0]
     return JobPageSection(template="quotes/_job_quote.html", context={"quote": quote})

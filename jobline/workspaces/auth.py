@@ -16,7 +16,19 @@ from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from jobline.core.prepared import PreparedQuery
 from jobline.workspaces.models import Membership
+
+# Every signed-in page asks this first: its SQL is compiled once (core/prepared.py).
+_ACTIVE_MEMBERSHIPS = PreparedQuery(
+    lambda user_id: (
+        Membership.objects.active()
+        .filter(user_id=user_id)
+        .select_related("user", "workspace")
+        .order_by("workspace__name", "workspace_id")
+    ),
+    name="active memberships",
+)
 
 
 class MemberBackend(ModelBackend):
@@ -36,12 +48,11 @@ class MemberBackend(ModelBackend):
         return user
 
     def get_user(self, user_id: Any) -> Any:
-        memberships = list(
-            Membership.objects.active()
-            .filter(user_id=user_id)
-            .select_related("user", "workspace")
-            .order_by("workspace__name", "workspace_id")
-        )
+        try:
+            user_pk = int(user_id)  # the session holds it as text
+        except (TypeError, ValueError):
+            return None
+        memberships = _ACTIVE_MEMBERSHIPS.list(user_id=user_pk) if 0 < user_pk < 2**62 else []
         if not memberships:
             # Nobody's member (a portal customer, someone without a business yet): read the
             # ordinary way, and say so, so the middleware does not ask again.
