@@ -337,24 +337,53 @@ class PreparedQuery(Generic[T]):
         self._lock = threading.Lock()
 
     def list(self, **arguments: Any) -> list[T]:
+        """The rows, as ``list(build(**arguments))`` returns them."""
+        found = self._bound(arguments, counting=False)
+        if found is None:
+            return list(self.build(**arguments))
+        shape, params, alias = found
+        if shape is _EMPTY:
+            return []
+        queryset = shape.queryset._chain()
+        queryset.query.get_compiler = _BoundQuery(shape, params, alias)  # type: ignore[method-assign]
+        return list(queryset)
+
+    def count(self, **arguments: Any) -> int:
+        """How many rows, as ``build(**arguments).count()`` says: the rows' ids counted
+        (``SELECT COUNT(*) FROM (…)``, which both databases flatten into one scan)."""
+        found = self._bound(arguments, counting=True)
+        if found is None:
+            return self.build(**arguments).count()
+        shape, params, alias = found
+        if shape is _EMPTY:
+            return 0
+        with connections[alias].cursor() as cursor:
+            cursor.execute(shape.sql, params)
+            return cursor.fetchone()[0]
+
+    def _bound(
+        self, arguments: dict[str, Any], *, counting: bool
+    ) -> tuple[Any, tuple[Any, ...], str] | None:
+        """The shape of these arguments (prepared now if new) and their parameters; None
+        when the plain queryset must answer."""
         seen = _Values()
         try:
             key = tuple(
                 (name, self._part(name, value, seen)) for name, value in sorted(arguments.items())
             )
         except NotPreparable:
-            return list(self.build(**arguments))
+            return None
         alias = "default"
-        key = (alias, key)
+        key = (alias, counting, key)
         shape = self._shapes.get(key)
         if shape is None:
-            shape = self._prepare(key, arguments, alias)
+            shape = self._prepare(key, arguments, alias, counting)
         if shape is _UNPREPARABLE:
-            return list(self.build(**arguments))
+            return None
         if shape is _EMPTY:
             if settings.JOBLINE_CHECK_PREPARED_QUERIES:
-                self._check(arguments, "", (), alias)
-            return []
+                self._check(arguments, "", (), alias, counting)
+            return shape, (), alias
         values = seen.values
         connection = connections[alias]
         params = tuple(
@@ -362,10 +391,12 @@ class PreparedQuery(Generic[T]):
             for step in shape.plan
         )
         if settings.JOBLINE_CHECK_PREPARED_QUERIES:
-            self._check(arguments, shape.sql, params, alias)
-        queryset = shape.queryset._chain()
-        queryset.query.get_compiler = _BoundQuery(shape, params, alias)  # type: ignore[method-assign]
-        return list(queryset)
+            self._check(arguments, shape.sql, params, alias, counting)
+        return shape, params, alias
+
+    def _built(self, arguments: dict[str, Any], counting: bool) -> QuerySet[Any]:
+        queryset = self.build(**arguments)
+        return queryset.order_by().values_list("pk") if counting else queryset
 
     def _part(self, name: str, value: Any, seen: _Values) -> Hashable:
         if name in self.constants:
@@ -381,14 +412,14 @@ class PreparedQuery(Generic[T]):
             return _placeholder("t", seen.index(value, name))
         return _template(value, seen, _space_of_name(name))
 
-    def _prepare(self, key: Hashable, arguments: dict[str, Any], alias: str) -> Any:
+    def _prepare(self, key: Hashable, arguments: dict[str, Any], alias: str, counting: bool) -> Any:
         seen = _Values()
         templates = {
             name: self._template(name, value, seen) for name, value in sorted(arguments.items())
         }
         connection = connections[alias]
         try:
-            queryset = self.build(**templates)
+            queryset = self._built(templates, counting)
             if queryset._known_related_objects or any(
                 not isinstance(lookup, str) for lookup in queryset._prefetch_related_lookups
             ):
@@ -403,10 +434,11 @@ class PreparedQuery(Generic[T]):
             except EmptyResultSet:
                 # Empty by the rule, or only because a placeholder fell outside a small
                 # column's range (Django leaves such a comparison out): only the first is.
-                if _compiles(self.build(**arguments), alias) is not None:
+                if _compiles(self._built(arguments, counting), alias, counting) is not None:
                     raise
                 shape: Any = _EMPTY
             else:
+                sql = _counted(sql) if counting else sql
                 plan = _plan(params, seen, sql, connection)
                 shape = _Shape(queryset=queryset, compiler=compiler, sql=sql, plan=plan)
         except (NotPreparable, EmptyResultSet) as error:
@@ -420,22 +452,33 @@ class PreparedQuery(Generic[T]):
         return shape
 
     def _check(
-        self, arguments: dict[str, Any], sql: str, params: tuple[Any, ...], alias: str
+        self,
+        arguments: dict[str, Any],
+        sql: str,
+        params: tuple[Any, ...],
+        alias: str,
+        counting: bool,
     ) -> None:
-        plain = _compiles(self.build(**arguments), alias) or ("", ())
+        plain = _compiles(self._built(arguments, counting), alias, counting) or ("", ())
         if plain != (sql, params):
             raise PreparedQueryMismatch(
                 f"{self.name}: prepared {sql!r} {params!r}\nplain    {plain[0]!r} {plain[1]!r}"
             )
 
 
-def _compiles(queryset: QuerySet[Any], alias: str) -> tuple[str, tuple[Any, ...]] | None:
+def _compiles(
+    queryset: QuerySet[Any], alias: str, counting: bool = False
+) -> tuple[str, tuple[Any, ...]] | None:
     """The plain queryset's SQL and parameters; None when it is empty (no query runs)."""
     try:
         sql, params = queryset.query.get_compiler(using=alias).as_sql()
     except EmptyResultSet:
         return None
-    return sql, tuple(params)
+    return (_counted(sql) if counting else sql), tuple(params)
+
+
+def _counted(sql: str) -> str:
+    return f"SELECT COUNT(*) FROM ({sql}) AS counted"
 
 
 def _bind(value: Any, slot: _Slot, connection: Any) -> Any:

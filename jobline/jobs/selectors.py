@@ -207,15 +207,30 @@ class ListRow:
 
 def job_list_page(*, viewer: Viewer | None, filters: JobFilters, page: Any) -> Page:
     """A page of the jobs list (jobs() decides which), its rows as ListRows."""
-    queryset = jobs(viewer=viewer, filters=filters)
+    arguments = _list_arguments(viewer, filters)
     # Counted on the jobs alone: a count of the values query would keep its joins (the
     # pipeline and stage of every match: 26 ms instead of 1 for 12,000 matches at 100k).
-    paginator = Paginator(queryset, LIST_PAGE_SIZE)
+    paginator = Paginator(_Counted(_LIST_COUNT.count(**arguments)), LIST_PAGE_SIZE)
     listed = paginator.get_page(page)
     start = (listed.number - 1) * paginator.per_page
-    rows = queryset.values_list(*LIST_ROW_VALUES)[start : start + paginator.per_page]
+    rows = _LIST_ROWS.list(**arguments, start=start, stop=start + paginator.per_page)
     listed.object_list = [ListRow.of(values) for values in rows]
     return listed
+
+
+class _Counted:
+    """What the paginator needs of the list: its count (the rows are read for the page)."""
+
+    ordered = True
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+
+    def count(self) -> int:
+        return self._count
+
+    def __getitem__(self, _index: slice) -> list[Any]:
+        return []
 
 
 @dataclass
@@ -233,58 +248,103 @@ class JobFilters:
 _NUMBER = re.compile(r"^(?:j-?)?(\d{1,9})$", re.IGNORECASE)
 
 
-def _search(queryset: QuerySet[Job], text: str) -> QuerySet[Job]:
-    terms = [t for t in re.split(r"\s+", text.strip()) if t]
-    if not terms:
-        return queryset
-    number_match = _NUMBER.match(text.strip())
-    by_number = Q(number=int(number_match.group(1))) if number_match else Q(pk__in=[])
-    words = [re.sub(r"[^\w]", "", t) for t in terms]
-    words = [w for w in words if w]
-    if not words:
-        return queryset.filter(by_number)
-    if connection.vendor == "postgresql":
-        # Prefix matching ("bath" finds "bathroom") on the GIN-indexed tsvector.
-        query = SearchQuery(" & ".join(f"{w}:*" for w in words), config="simple", search_type="raw")
-        vector = SearchVector("search_text", config="simple")
-        # alias, not annotate: the vector is for the WHERE clause only, not computed per row.
-        return queryset.alias(search=vector).filter(Q(search=query) | by_number)
-    # SQLite: the FTS5 table of migration 0006, prefix-matching every word.
-    match = " ".join(f'"{w}"*' for w in words)
-    matching = RawSQL("SELECT rowid FROM jobs_job_fts WHERE jobs_job_fts MATCH %s", [match])
-    return queryset.filter(Q(pk__in=matching) | by_number)
+def _list_arguments(viewer: Viewer | None, filters: JobFilters) -> dict[str, Any]:
+    """The list's filters as the arguments of its prepared queries: ids, the choices, the
+    day, and the search text as the full-text match and the job number it may be."""
+    match, number = "", None
+    terms = [t for t in re.split(r"\s+", filters.search.strip()) if t]
+    if terms:
+        number_match = _NUMBER.match(filters.search.strip())
+        number = int(number_match.group(1)) if number_match else None
+        words = [w for w in (re.sub(r"[^\w]", "", t) for t in terms) if w]
+        if connection.vendor == "postgresql":
+            # Prefix matching ("bath" finds "bathroom") on the GIN-indexed tsvector.
+            match = " & ".join(f"{w}:*" for w in words)
+        else:  # SQLite: the FTS5 table of migration 0006, prefix-matching every word.
+            match = " ".join(f'"{w}"*' for w in words)
+    return {
+        "viewer": viewer,
+        "pipeline_id": filters.pipeline.pk if filters.pipeline is not None else None,
+        "stage_id": filters.stage.pk if filters.stage is not None else None,
+        "owner_id": filters.owner_id,
+        "customer_id": filters.customer_id,
+        "due": filters.due if filters.due in ("overdue", "week", "none") else "",
+        "state": filters.state if filters.state in ("open", "closed", "archived") else "all",
+        "sort": filters.sort if filters.sort in ("due", *SORTS) else "activity",
+        "today": timezone.localdate(),
+        "searching": bool(terms),
+        "match": match,
+        "number": number,
+    }
 
 
-def jobs(*, viewer: Viewer | None, filters: JobFilters) -> QuerySet[Job]:
+def _jobs(
+    *,
+    viewer: Viewer | None,
+    pipeline_id: int | None,
+    stage_id: int | None,
+    owner_id: int | None,
+    customer_id: int | None,
+    due: str,
+    state: str,
+    sort: str,
+    today: dt.date,
+    searching: bool,
+    match: str,
+    number: int | None,
+) -> QuerySet[Job]:
     queryset = (
         Job.objects.visible_to(viewer).select_related(*JOB_LIST_RELATED).defer(*DEFERRED_FIELDS)
     )
-    if filters.state == "open":
+    if state == "open":
         queryset = queryset.filter(archived_at__isnull=True, closed_at__isnull=True)
-    elif filters.state == "closed":
+    elif state == "closed":
         queryset = queryset.filter(archived_at__isnull=True, closed_at__isnull=False)
-    elif filters.state == "archived":
+    elif state == "archived":
         queryset = queryset.filter(archived_at__isnull=False)
-    if filters.pipeline is not None:
-        queryset = queryset.filter(pipeline=filters.pipeline)
-    if filters.stage is not None:
-        queryset = queryset.filter(stage=filters.stage)
-    if filters.owner_id is not None:
-        queryset = queryset.filter(owner_id=filters.owner_id)
-    if filters.customer_id is not None:
-        queryset = queryset.filter(customer_id=filters.customer_id)
-    today = timezone.localdate()
-    if filters.due == "overdue":
+    if pipeline_id is not None:
+        queryset = queryset.filter(pipeline_id=pipeline_id)
+    if stage_id is not None:
+        queryset = queryset.filter(stage_id=stage_id)
+    if owner_id is not None:
+        queryset = queryset.filter(owner_id=owner_id)
+    if customer_id is not None:
+        queryset = queryset.filter(customer_id=customer_id)
+    if due == "overdue":
         queryset = queryset.filter(due_date__lt=today, closed_at__isnull=True)
-    elif filters.due == "week":
+    elif due == "week":
         queryset = queryset.filter(due_date__gte=today, due_date__lte=today + dt.timedelta(days=7))
-    elif filters.due == "none":
+    elif due == "none":
         queryset = queryset.filter(due_date__isnull=True)
-    if filters.search:
-        queryset = _search(queryset, filters.search)
-    if filters.sort == "due":
+    if searching:
+        by_number = Q(number=number) if number is not None else Q(pk__in=[])
+        if not match:
+            queryset = queryset.filter(by_number)
+        elif connection.vendor == "postgresql":
+            query = SearchQuery(match, config="simple", search_type="raw")
+            vector = SearchVector("search_text", config="simple")
+            # alias, not annotate: the vector is for the WHERE clause only, not per row.
+            queryset = queryset.alias(search=vector).filter(Q(search=query) | by_number)
+        else:
+            matching = RawSQL("SELECT rowid FROM jobs_job_fts WHERE jobs_job_fts MATCH %s", [match])
+            queryset = queryset.filter(Q(pk__in=matching) | by_number)
+    if sort == "due":
         return queryset.order_by(F("due_date").asc(nulls_last=True), "id")
-    return queryset.order_by(*SORTS.get(filters.sort, SORTS["activity"]))
+    return queryset.order_by(*SORTS[sort])
+
+
+def jobs(*, viewer: Viewer | None, filters: JobFilters) -> QuerySet[Job]:
+    return _jobs(**_list_arguments(viewer, filters))
+
+
+# The list's two reads, compiled once per shape of the filters (core/prepared.py).
+_LIST_COUNT = PreparedQuery(_jobs, name="job list count", texts=("match",))
+_LIST_ROWS = PreparedQuery(
+    lambda start, stop, **filters: _jobs(**filters).values_list(*LIST_ROW_VALUES)[start:stop],
+    name="job list rows",
+    constants=("start", "stop"),
+    texts=("match",),
+)
 
 
 @dataclass

@@ -183,3 +183,12 @@ def test_an_empty_rule_is_remembered_as_empty_and_runs_no_query(cast: Cast, job:
         assert query.list(viewer=None) == []
     assert len(queries) == 0
     assert query._shapes[next(iter(query._shapes))] is prepared._EMPTY
+
+
+def test_a_count_is_the_plain_querysets_count(cast: Cast, two_jobs: tuple[Job, Job]) -> None:
+    query = PreparedQuery(feed_of, name="test feed")
+    for job in two_jobs:
+        for name, viewer in viewers(cast).items():
+            assert query.count(viewer=viewer, job=job) == feed_of(viewer, job).count(), name
+    job, _other = two_jobs
+    assert query.count(viewer=viewers(cast)["customer"], job=job) > 0
