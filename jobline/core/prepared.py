@@ -9,13 +9,14 @@ SQL of each *shape* of those arguments.
 How a shape is found. Each argument is replaced by a template: every distinct integer (an
 id, a number) by a placeholder integer no real query would hold, equal integers of the same
 space (ids of workspaces, of customers, of users…) by the same placeholder; datetimes
-likewise; ``None``, booleans and short strings stay themselves and are
-part of the shape. Viewers and model instances are templated field by field (their primary
-key and foreign keys). The builder runs once on the templates; its SQL is compiled; each
-placeholder is found among the parameters. Later calls with the same shape bind their own
-values in those places and run the same SQL through the ORM's own row handling
-(``select_related``, annotations, converters), so what comes back is what the plain queryset
-would have returned.
+likewise; ``None``, booleans and short strings stay themselves and are part of the shape.
+Viewers (dataclasses) are templated field by field; model instances by their integer, boolean
+and empty fields and their cached related objects (a job's customer-visible stage), while
+their text, dates and JSON are left at the model's defaults. The builder runs once on the
+templates; its SQL is compiled; each placeholder is found among the parameters. Later calls
+with the same shape bind their own values in those places and run the same SQL through the
+ORM's own row handling (``select_related``, annotations, converters), so what comes back is
+what the plain queryset would have returned.
 
 Because equal ids share a placeholder, a builder's Python comparisons (``job.workspace_id
 != viewer.workspace_id``, ``customer_id is None``) take the same branch on the templates as
