@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -87,25 +87,17 @@ def alert_text(job: Job, at: dt.datetime) -> str:
     return f"{name} {'; '.join(parts) or 'did something'}"
 
 
-# The bell's count, on every staff page: its SQL compiled once (core/prepared.py). Grouped by
-# the one recipient, so it is one row (or none: 0) that a prepared query can return.
-_UNREAD_COUNT = PreparedQuery(
-    lambda user_id, workspace_id: (
-        Notification.objects.filter(
-            recipient_id=user_id, read_at__isnull=True, workspace_id=workspace_id
-        )
-        .order_by()
-        .values("recipient_id")
-        .annotate(unread=Count("pk"))
-        .values_list("unread", flat=True)
+# The bell's count, on every staff page: its SQL compiled once (core/prepared.py).
+_UNREAD = PreparedQuery(
+    lambda user_id, workspace_id: Notification.objects.filter(
+        recipient_id=user_id, read_at__isnull=True, workspace_id=workspace_id
     ),
     name="unread notifications",
 )
 
 
 def unread_count(*, user: User, workspace_id: int) -> int:
-    counts = _UNREAD_COUNT.list(user_id=user.pk, workspace_id=workspace_id)
-    return counts[0] if counts else 0
+    return _UNREAD.count(user_id=user.pk, workspace_id=workspace_id)
 
 
 def inbox(*, user: User, workspace_id: int) -> QuerySet[Notification]:

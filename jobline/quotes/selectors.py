@@ -136,5 +136,4 @@ def job_page_quote(job: Job, viewer: Viewer | None) -> JobPageSection | None:
     quotes = _JOB_QUOTE.list(viewer=viewer, job_id=job.pk)
     if not quotes:
         return None
-    quote = quotes[0]
-    return JobPageSection(template="quotes/_job_quote.html", context={"quote": quote})
+    return JobPageSection(template="quotes/_job_quote.html", context={"quote": quotes[0]})

@@ -48,11 +48,10 @@ class MemberBackend(ModelBackend):
         return user
 
     def get_user(self, user_id: Any) -> Any:
-        try:
-            user_pk = int(user_id)  # the session holds it as text
-        except (TypeError, ValueError):
+        # An id the session could not have been given (a tampered store): nobody.
+        if not isinstance(user_id, int) or not 0 < user_id < 2**62:
             return None
-        memberships = _ACTIVE_MEMBERSHIPS.list(user_id=user_pk) if 0 < user_pk < 2**62 else []
+        memberships = _ACTIVE_MEMBERSHIPS.list(user_id=user_id)
         if not memberships:
             # Nobody's member (a portal customer, someone without a business yet): read the
             # ordinary way, and say so, so the middleware does not ask again.
