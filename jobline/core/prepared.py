@@ -154,9 +154,12 @@ def _model_part(value: models.Model, seen: _Values, depth: int) -> Hashable:
     """A model instance's shape: its integer, boolean and empty fields (ids, numbers,
     positions, flags: what rules compare and filter on) and its cached related objects.
     Text, dates and JSON are not part of it, and the template leaves them at their
-    defaults: a builder that used them would fail the check (module docstring)."""
+    defaults: a builder that used them would fail the check (module docstring). A deferred
+    field is read from the instance's __dict__, never through its descriptor, which would
+    load it with a query of its own."""
+    loaded = value.__dict__
     own = tuple(
-        _part(each, seen, space) if _is_scalar(each := getattr(value, name)) else ...
+        _part(each, seen, space) if _is_scalar(each := loaded.get(name, ...)) else ...
         for name, space in _model_fields(type(value))
     )
     related: tuple[Hashable, ...] = ()
@@ -171,11 +174,12 @@ def _model_part(value: models.Model, seen: _Values, depth: int) -> Hashable:
 
 def _model_template(value: models.Model, seen: _Values, depth: int) -> models.Model:
     model = type(value)
+    loaded = value.__dict__
     template = model(
         **{
             name: _template(each, seen, space)
             for name, space in _model_fields(model)
-            if _is_scalar(each := getattr(value, name))
+            if _is_scalar(each := loaded.get(name, ...))
         }
     )
     if depth < _MAX_DEPTH:

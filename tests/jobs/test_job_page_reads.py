@@ -144,7 +144,16 @@ def test_the_lists_count_reads_the_jobs_alone(
     ("page", "most"),
     # The signed-in request itself costs 3 (session, user, membership) and a full page 2
     # more (the workspace switcher and the bell).
-    [("list", 10), ("list_pipeline", 10), ("list_results", 6), ("board", 10), ("column", 6)],
+    # The job page: the job, its stages, their fields, the saved values, the feed, files,
+    # document requests and whether the viewer follows it (a job's search text stays unread).
+    [
+        ("list", 10),
+        ("list_pipeline", 10),
+        ("list_results", 6),
+        ("board", 10),
+        ("column", 6),
+        ("job", 11),
+    ],
 )
 def test_pages_stay_within_their_query_budget(
     page: str, most: int, cast: Cast, repair: Pipeline, as_admin: Client
@@ -160,6 +169,7 @@ def test_pages_stay_within_their_query_budget(
         ),
         "board": (f"/jobs/board/{repair.pk}/", {}),
         "column": (f"/jobs/board/stages/{jobs[0].stage_id}/more/", {}),
+        "job": (f"/jobs/{jobs[0].number}/", {}),
     }[page]
     as_admin.get(url, **headers)
     with CaptureQueriesContext(connection) as queries:

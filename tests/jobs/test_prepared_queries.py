@@ -192,3 +192,20 @@ def test_a_count_is_the_plain_querysets_count(cast: Cast, two_jobs: tuple[Job, J
             assert query.count(viewer=viewer, job=job) == feed_of(viewer, job).count(), name
     job, _other = two_jobs
     assert query.count(viewer=viewers(cast)["customer"], job=job) > 0
+
+
+def test_a_job_read_with_deferred_fields_costs_no_query_of_its_own(
+    cast: Cast, two_jobs: tuple[Job, Job]
+) -> None:
+    """The job page reads the job without its search text; using that job as an argument
+    must not load the text back (it once cost the page a query)."""
+    query = PreparedQuery(feed_of, name="test feed")
+    job, _other = two_jobs
+    admin = viewers(cast)["admin"]
+    query.list(viewer=admin, job=job)  # the shape is compiled
+    deferred = Job.objects.defer("search_text").get(pk=job.pk)
+    with CaptureQueriesContext(connection) as queries:
+        rows = query.list(viewer=admin, job=deferred)
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
+    assert {row.job_id for row in rows} == {job.pk}
+    assert "search_text" in deferred.get_deferred_fields()
