@@ -362,3 +362,22 @@ def test_a_retired_fields_feed_lines_say_so(cast: Cast, job: Job, repair: Pipeli
     page = client_for(cast.admin).get(f"/jobs/{job.number}/").text
     assert "Device (retired field)" in page
     assert "Pixel 8" in page
+
+
+def test_a_message_renders_the_same_long_or_short_and_again(job: Job, as_staff: Client) -> None:
+    """Message text is worked out once per text (templating.message_html); a long one, not
+    remembered, gets the same links, escaping and line breaks."""
+    short = "<b>x</b> https://example.com/a\nbye"
+    long = short + " " + "word " * 500
+    for body in (short, long):
+        as_staff.post(
+            f"/jobs/{job.number}/messages/",
+            {"body": body, "visibility": "internal", "version": job.version},
+        )
+        job.refresh_from_db()
+    first = as_staff.get(f"/jobs/{job.number}/").text
+    again = as_staff.get(f"/jobs/{job.number}/").text
+    assert first.count('&lt;b&gt;x&lt;/b&gt; <a href="https://example.com/a"') == 2
+    assert first.count("example.com/a</a><br>bye") == 2
+    assert "<b>x</b>" not in first
+    assert first.count("feed-message") == again.count("feed-message") == 2
