@@ -236,12 +236,18 @@ def money(context: Context, amount: Any, currency: str | None = None) -> str:
     if not sees_money(context.get("viewer")):
         return ""
     workspace = context.get("workspace") or context.get("business")
+    currency = currency or getattr(workspace, "currency", "GBP")
     try:
-        value = Decimal(str(amount))
+        return _formatted(str(amount), currency, getattr(workspace, "locale", "en-GB"))
     except (InvalidOperation, ValueError):
         return str(amount or "")
-    currency = currency or getattr(workspace, "currency", "GBP")
-    return format_currency(value, currency, locale=_locale(getattr(workspace, "locale", "en-GB")))
+
+
+@lru_cache(maxsize=4096)
+def _formatted(amount: str, currency: str, locale: str) -> str:
+    """babel's formatting of one amount, remembered (~60 µs each, fifty a list page): it
+    depends on the amount's text, the currency and the locale alone."""
+    return format_currency(Decimal(amount), currency, locale=_locale(locale))
 
 
 @lru_cache(maxsize=64)

@@ -23,7 +23,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from jobline.core.models import ChangeRecord
+from jobline.core.models import ChangeRecord, ChoiceLabels
 from jobline.customers.models import Customer
 from jobline.jobs.models import Job
 from jobline.workspaces.models import Membership, Workspace
@@ -85,7 +85,7 @@ class BookingQuerySet(models.QuerySet["Booking"]):
         return self.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
 
 
-class Booking(models.Model):
+class Booking(ChoiceLabels, models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="bookings")
     job = models.ForeignKey(
         Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="bookings"

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
+from jobline.core.models import ChoiceLabels
 from jobline.customers.models import Customer
 from jobline.jobs import activity
 from jobline.jobs.choices import CUSTOMER_KINDS, ActivityKind, ActorKind, Visibility
@@ -385,7 +386,7 @@ class ActivityQuerySet(models.QuerySet["Activity"]):
         return self.filter(_customer_entry_q()) if seen else self.exclude(_customer_entry_q())
 
 
-class Activity(models.Model):
+class Activity(ChoiceLabels, models.Model):
     """One append-only feed entry. Nothing updates or deletes these rows (on PostgreSQL a
     trigger refuses it). ``data`` is written and read through jobs/activity.py only."""
 

@@ -20,7 +20,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from jobline.core.models import ChangeRecord
+from jobline.core.models import ChangeRecord, ChoiceLabels
 from jobline.customers.models import Customer
 from jobline.jobs.models import Job
 from jobline.pipelines.models import Pipeline
@@ -127,7 +127,7 @@ class QuoteQuerySet(models.QuerySet["Quote"]):
         )
 
 
-class Quote(models.Model):
+class Quote(ChoiceLabels, models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="quotes")
     number = models.PositiveIntegerField(null=True, blank=True)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="quotes")

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from jobline.core.models import ChoiceLabels
 from jobline.workspaces.choices import currency_choices, locale_choices, time_zone_choices
 
 
@@ -96,7 +97,7 @@ class MembershipQuerySet(models.QuerySet["Membership"]):
         return self.filter(removed_at__isnull=True)
 
 
-class Membership(models.Model):
+class Membership(ChoiceLabels, models.Model):
     """A person working in a workspace. Removing a member keeps the row (history points at it)."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
@@ -134,7 +135,7 @@ def default_invitation_expiry() -> datetime:
     return timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS)
 
 
-class Invitation(models.Model):
+class Invitation(ChoiceLabels, models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STAFF)
