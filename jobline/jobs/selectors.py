@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from jobline.accounts.models import initials_of
 from jobline.core.prepared import PreparedQuery
+from jobline.core.search import prefix_match
 from jobline.jobs.choices import FEED_TYPE_GROUPS, ActivityKind
 from jobline.jobs.models import (
     Activity,
@@ -256,12 +257,7 @@ def _list_arguments(viewer: Viewer | None, filters: JobFilters) -> dict[str, Any
     if terms:
         number_match = _NUMBER.match(filters.search.strip())
         number = int(number_match.group(1)) if number_match else None
-        words = [w for w in (re.sub(r"[^\w]", "", t) for t in terms) if w]
-        if connection.vendor == "postgresql":
-            # Prefix matching ("bath" finds "bathroom") on the GIN-indexed tsvector.
-            match = " & ".join(f"{w}:*" for w in words)
-        else:  # SQLite: the FTS5 table of migration 0006, prefix-matching every word.
-            match = " ".join(f'"{w}"*' for w in words)
+        match = prefix_match(filters.search)
     return {
         "viewer": viewer,
         "pipeline_id": filters.pipeline.pk if filters.pipeline is not None else None,

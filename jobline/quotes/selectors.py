@@ -3,11 +3,15 @@ the link's holder), with a fixed number of queries."""
 
 from __future__ import annotations
 
+from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 
 from jobline.core.prepared import PreparedQuery
+from jobline.core.search import prefix_match
 from jobline.customers.models import Customer
 from jobline.jobs.hooks import JobPageSection
 from jobline.jobs.models import Job
@@ -34,14 +38,30 @@ def quote_list(
         rows = rows.filter(status=status)
     if q:
         term = q.strip()
-        # The matching customers first (a small list), so the quotes are filtered by their
-        # customer's id instead of joining every quote to its customer to compare names.
+        # Words of the title from their start (core/search.py), a customer's name anywhere
+        # in it, or the number. The matching customers first (a small list), so the quotes
+        # are filtered by their customer's id instead of joining every quote to its customer.
         customer_ids = list(
             Customer.objects.filter(workspace_id=viewer.workspace_id if viewer else None)
             .filter(name__icontains=term)
             .values_list("pk", flat=True)[:1000]
         )
-        match = Q(title__icontains=term) | Q(customer_id__in=customer_ids)
+        match = Q(customer_id__in=customer_ids)
+        title_match = prefix_match(term)
+        if title_match and connection.vendor == "postgresql":
+            # The titles' matches as a subquery of ids, which PostgreSQL answers once from
+            # the GIN index: the same test in the outer WHERE was worked out row by row
+            # along the newest-first index (40 ms at 50,000 quotes, against 7). The outer
+            # query's rule keeps the viewer's workspace.
+            titled = (
+                Quote.objects.alias(title_search=SearchVector("title", config="simple"))
+                .filter(title_search=SearchQuery(title_match, config="simple", search_type="raw"))
+                .values("pk")
+            )
+            match |= Q(pk__in=titled)
+        elif title_match:  # SQLite: the FTS5 table of migration 0003
+            fts = "SELECT rowid FROM quotes_quote_fts WHERE quotes_quote_fts MATCH %s"
+            match |= Q(pk__in=RawSQL(fts, [title_match]))
         number = term.upper().removeprefix("Q-")
         if number.isdigit() and len(number) < 10:
             match |= Q(number=int(number))

@@ -775,7 +775,10 @@ def three_quotes(cast: Cast, vat: TaxRate, kitchen: Quote) -> list[Quote]:
     ("q", "titles"),
     [("Q-1002", {"Bathroom tiles"}), ("q-1001", {"Kitchen refit"}), ("1001", {"Kitchen refit"}),
      ("garden", {"Garden wall"}), ("Whitfield", {"Bathroom tiles"}),
-     ("Priya", {"Kitchen refit", "Garden wall"}), ("nothing like it", set())],
+     ("Priya", {"Kitchen refit", "Garden wall"}), ("nothing like it", set()),
+     # Title words from their start, in any order, all of them (core/search.py).
+     ("bath", {"Bathroom tiles"}), ("TILES bath", {"Bathroom tiles"}), ("athroom", set()),
+     ("bath wall", set()), ("garden* \"wa", {"Garden wall"})],
 )  # fmt: skip
 def test_the_list_searches_number_title_and_customer(
     three_quotes: list[Quote], as_admin: Client, q: str, titles: set[str]
@@ -784,6 +787,14 @@ def test_the_list_searches_number_title_and_customer(
     assert titles_listed(response) == titles
     if not titles:
         assert "No quotes match" in response.text
+
+
+def test_a_renamed_quote_is_found_by_its_new_title_only(
+    three_quotes: list[Quote], as_admin: Client
+) -> None:
+    Quote.objects.filter(pk=three_quotes[2].pk).update(title="Patio slabs")
+    assert titles_listed(as_admin.get("/quotes/", {"q": "patio"})) == {"Patio slabs"}
+    assert titles_listed(as_admin.get("/quotes/", {"q": "garden"})) == set()
 
 
 def test_the_list_filters_by_status(three_quotes: list[Quote], as_admin: Client) -> None:
