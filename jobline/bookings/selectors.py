@@ -419,7 +419,9 @@ def job_visits(*, job: Job, viewer: Viewer | None) -> list[JobVisit]:
         by_pk = {visit.pk: visit for visit in visits}
         # The staff of every visit on the job; those of visits the viewer may not see are
         # left out here (a list of ids would make the query's shape grow with the visits).
-        for booking_id, full_name, email in _JOB_VISIT_STAFF.list(job_id=job.pk):
+        for booking_id, _membership_id, full_name, email in sorted(
+            _JOB_VISIT_STAFF.list(job_id=job.pk)
+        ):
             if booking_id in by_pk:
                 by_pk[booking_id].staff.append(full_name or email)
     return visits
@@ -437,9 +439,13 @@ _JOB_VISITS = PreparedQuery(
 )
 _JOB_VISIT_STAFF = PreparedQuery(
     lambda job_id: (
+        # Sorted in Python: ordered by (booking, member) SQLite read every assignment of
+        # the database along that index (4 ms at 25,000 visits) instead of the job's.
         Assignment.objects.filter(booking__job_id=job_id)
-        .order_by("booking_id", "membership_id")
-        .values_list("booking_id", "membership__user__full_name", "membership__user__email")
+        .order_by()
+        .values_list(
+            "booking_id", "membership_id", "membership__user__full_name", "membership__user__email"
+        )
     ),
     name="job visit staff",
 )
