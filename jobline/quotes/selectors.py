@@ -36,38 +36,55 @@ def quote_list(
     rows = Quote.objects.visible_to(viewer).select_related("customer", "job").only(*LIST_FIELDS)
     if status:
         rows = rows.filter(status=status)
-    if q:
-        term = q.strip()
-        # Words of the title from their start (core/search.py), a customer's name anywhere
-        # in it, or the number. The matching customers first (a small list), so the quotes
-        # are filtered by their customer's id instead of joining every quote to its customer.
-        customer_ids = list(
-            Customer.objects.filter(workspace_id=viewer.workspace_id if viewer else None)
-            .filter(name__icontains=term)
-            .values_list("pk", flat=True)[:1000]
-        )
-        match = Q(customer_id__in=customer_ids)
-        title_match = prefix_match(term)
-        if title_match and connection.vendor == "postgresql":
-            # The titles' matches as a subquery of ids, which PostgreSQL answers once from
-            # the GIN index: the same test in the outer WHERE was worked out row by row
-            # along the newest-first index (40 ms at 50,000 quotes, against 7). The outer
-            # query's rule keeps the viewer's workspace.
-            titled = (
-                Quote.objects.alias(title_search=SearchVector("title", config="simple"))
-                .filter(title_search=SearchQuery(title_match, config="simple", search_type="raw"))
-                .values("pk")
-            )
-            match |= Q(pk__in=titled)
-        elif title_match:  # SQLite: the FTS5 table of migration 0003
-            fts = "SELECT rowid FROM quotes_quote_fts WHERE quotes_quote_fts MATCH %s"
-            match |= Q(pk__in=RawSQL(fts, [title_match]))
-        number = term.upper().removeprefix("Q-")
-        if number.isdigit() and len(number) < 10:
-            match |= Q(number=int(number))
-        rows = rows.filter(match)
-    rows = rows.order_by("-created_at", "-id")
-    return Paginator(rows, PAGE_SIZE).get_page(page)
+    if not q.strip():
+        return Paginator(rows.order_by("-created_at", "-id"), PAGE_SIZE).get_page(page)
+    term = q.strip()
+    # Words of the title from their start (core/search.py), a customer's name anywhere in
+    # it, or the number. The matching customers first (a small list), so the quotes are
+    # filtered by their customer's id instead of joining every quote to its customer.
+    customer_ids = list(
+        Customer.objects.filter(workspace_id=viewer.workspace_id if viewer else None)
+        .filter(name__icontains=term)
+        .values_list("pk", flat=True)[:1000]
+    )
+    match = Q(customer_id__in=customer_ids)
+    number = term.upper().removeprefix("Q-")
+    if number.isdigit() and len(number) < 10:
+        match |= Q(number=int(number))
+    title_match = prefix_match(term)
+    if not title_match:
+        listed = rows.filter(match)
+        return Paginator(listed.order_by("-created_at", "-id"), PAGE_SIZE).get_page(page)
+    if connection.vendor == "postgresql":
+        query = SearchQuery(title_match, config="simple", search_type="raw")
+        vector = SearchVector("title", config="simple")
+        # Two forms of one filter, each planned well by PostgreSQL: the count ORs the
+        # title's GIN index with the customers' index (bitmaps: 1.4 ms at 50,000 quotes,
+        # 48 with the subquery); the newest-first page asks the index once for the titles'
+        # ids (7 ms, 40 when the title test ran on every row along the date index).
+        titled = Quote.objects.alias(title_search=vector).filter(title_search=query).values("pk")
+        counted = rows.alias(title_search=vector).filter(match | Q(title_search=query))
+        listed = rows.filter(match | Q(pk__in=titled))
+    else:  # SQLite: the FTS5 table of migration 0003
+        fts = "SELECT rowid FROM quotes_quote_fts WHERE quotes_quote_fts MATCH %s"
+        listed = counted = rows.filter(match | Q(pk__in=RawSQL(fts, [title_match])))
+    ordered = _Counted(listed.order_by("-created_at", "-id"), counted.order_by().count())
+    return Paginator(ordered, PAGE_SIZE).get_page(page)
+
+
+class _Counted:
+    """The page's rows, with their count taken by another query (quote_list)."""
+
+    ordered = True
+
+    def __init__(self, rows: QuerySet[Quote], count: int) -> None:
+        self.rows, self._count = rows, count
+
+    def count(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: slice) -> QuerySet[Quote]:
+        return self.rows[index]
 
 
 def export_rows(*, viewer: Viewer | None) -> QuerySet[Quote]:

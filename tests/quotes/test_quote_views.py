@@ -785,6 +785,8 @@ def test_the_list_searches_number_title_and_customer(
 ) -> None:
     response = as_admin.get("/quotes/", {"q": q})
     assert titles_listed(response) == titles
+    # The count is taken by a query of its own (quotes.selectors): it agrees with the rows.
+    assert f"{len(titles)} quote{'' if len(titles) == 1 else 's'}</p>" in response.text
     if not titles:
         assert "No quotes match" in response.text
 
