@@ -38,7 +38,6 @@ from django.utils import formats, timezone
 from django_htmx.jinja import htmx_script
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup
 
 from jobline.bookings.services import when as booking_when
 from jobline.core.wall_time import span_words
@@ -129,7 +128,7 @@ def moment(value: dt.datetime | None, tz: str | None = None) -> str:
     return f"{local.day} {local:%b %Y, %H:%M}"
 
 
-def message_html(body: str) -> Markup:
+def message_html(body: str) -> str:
     """A message's text as the feed shows it: escaped, links made clickable (trimmed to 60
     characters) and line breaks kept. It depends on the text alone and messages are
     history, so each text is worked out once (Django's urlize costs ~0.15 ms a message)."""
@@ -138,9 +137,10 @@ def message_html(body: str) -> Markup:
     return _remembered_message_html(body)
 
 
-def _message_html(body: str) -> Markup:
+def _message_html(body: str) -> str:
+    # Django's filters escape the text and mark their answer escaped (Jinja keeps it as is).
     linked = defaultfilters.urlizetrunc(body, 60, autoescape=True)
-    return Markup(defaultfilters.linebreaksbr(linked, autoescape=True))
+    return defaultfilters.linebreaksbr(linked, autoescape=True)
 
 
 _REMEMBERED_MESSAGE_LENGTH = 2_000
