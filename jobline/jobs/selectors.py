@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from jobline.accounts.models import initials_of
+from jobline.core.pages import Counted
 from jobline.core.prepared import PreparedQuery
 from jobline.core.search import prefix_match
 from jobline.jobs.choices import FEED_TYPE_GROUPS, ActivityKind
@@ -211,27 +212,12 @@ def job_list_page(*, viewer: Viewer | None, filters: JobFilters, page: Any) -> P
     arguments = _list_arguments(viewer, filters)
     # Counted on the jobs alone: a count of the values query would keep its joins (the
     # pipeline and stage of every match: 26 ms instead of 1 for 12,000 matches at 100k).
-    paginator = Paginator(_Counted(_LIST_COUNT.count(**arguments)), LIST_PAGE_SIZE)
+    paginator = Paginator(Counted(_LIST_COUNT.count(**arguments)), LIST_PAGE_SIZE)
     listed = paginator.get_page(page)
     start = (listed.number - 1) * paginator.per_page
     rows = _LIST_ROWS.list(**arguments, start=start, stop=start + paginator.per_page)
     listed.object_list = [ListRow.of(values) for values in rows]
     return listed
-
-
-class _Counted:
-    """What the paginator needs of the list: its count (the rows are read for the page)."""
-
-    ordered = True
-
-    def __init__(self, count: int) -> None:
-        self._count = count
-
-    def count(self) -> int:
-        return self._count
-
-    def __getitem__(self, _index: slice) -> list[Any]:
-        return []
 
 
 @dataclass

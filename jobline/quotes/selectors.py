@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
+from jobline.core.pages import Counted
 from jobline.core.prepared import PreparedQuery
 from jobline.core.search import prefix_match
 from jobline.customers.models import Customer
@@ -36,55 +37,39 @@ def quote_list(
     rows = Quote.objects.visible_to(viewer).select_related("customer", "job").only(*LIST_FIELDS)
     if status:
         rows = rows.filter(status=status)
-    if not q.strip():
-        return Paginator(rows.order_by("-created_at", "-id"), PAGE_SIZE).get_page(page)
-    term = q.strip()
-    # Words of the title from their start (core/search.py), a customer's name anywhere in
-    # it, or the number. The matching customers first (a small list), so the quotes are
-    # filtered by their customer's id instead of joining every quote to its customer.
-    customer_ids = list(
-        Customer.objects.filter(workspace_id=viewer.workspace_id if viewer else None)
-        .filter(name__icontains=term)
-        .values_list("pk", flat=True)[:1000]
-    )
-    match = Q(customer_id__in=customer_ids)
-    number = term.upper().removeprefix("Q-")
-    if number.isdigit() and len(number) < 10:
-        match |= Q(number=int(number))
-    title_match = prefix_match(term)
-    if not title_match:
-        listed = rows.filter(match)
-        return Paginator(listed.order_by("-created_at", "-id"), PAGE_SIZE).get_page(page)
-    if connection.vendor == "postgresql":
-        query = SearchQuery(title_match, config="simple", search_type="raw")
-        vector = SearchVector("title", config="simple")
-        # Two forms of one filter, each planned well by PostgreSQL: the count ORs the
-        # title's GIN index with the customers' index (bitmaps: 1.4 ms at 50,000 quotes,
-        # 48 with the subquery); the newest-first page asks the index once for the titles'
-        # ids (7 ms, 40 when the title test ran on every row along the date index).
-        titled = Quote.objects.alias(title_search=vector).filter(title_search=query).values("pk")
-        counted = rows.alias(title_search=vector).filter(match | Q(title_search=query))
-        listed = rows.filter(match | Q(pk__in=titled))
-    else:  # SQLite: the FTS5 table of migration 0003
-        fts = "SELECT rowid FROM quotes_quote_fts WHERE quotes_quote_fts MATCH %s"
-        listed = counted = rows.filter(match | Q(pk__in=RawSQL(fts, [title_match])))
-    ordered = _Counted(listed.order_by("-created_at", "-id"), counted.order_by().count())
-    return Paginator(ordered, PAGE_SIZE).get_page(page)
-
-
-class _Counted:
-    """The page's rows, with their count taken by another query (quote_list)."""
-
-    ordered = True
-
-    def __init__(self, rows: QuerySet[Quote], count: int) -> None:
-        self.rows, self._count = rows, count
-
-    def count(self) -> int:
-        return self._count
-
-    def __getitem__(self, index: slice) -> QuerySet[Quote]:
-        return self.rows[index]
+    listed = counted = rows
+    if term := q.strip():
+        # Words of the title from their start (core/search.py), a customer's name anywhere
+        # in it, or the number. The matching customers first (a small list), so the quotes
+        # are filtered by their customer's id instead of joining every quote to its customer.
+        customer_ids = list(
+            Customer.objects.filter(workspace_id=viewer.workspace_id if viewer else None)
+            .filter(name__icontains=term)
+            .values_list("pk", flat=True)[:1000]
+        )
+        match = Q(customer_id__in=customer_ids)
+        number = term.upper().removeprefix("Q-")
+        if number.isdigit() and len(number) < 10:
+            match |= Q(number=int(number))
+        title_match = prefix_match(term)
+        if not title_match:
+            listed = counted = rows.filter(match)
+        elif connection.vendor == "postgresql":
+            query = SearchQuery(title_match, config="simple", search_type="raw")
+            vector = SearchVector("title", config="simple")
+            # Two forms of one filter, each planned well by PostgreSQL: the count ORs the
+            # title's GIN index with the customers' index (bitmaps: 1.4 ms at 50,000 quotes,
+            # 48 with the subquery); the newest-first page asks the index once for the
+            # titles' ids (7 ms, 40 when the title test ran on every row along the date
+            # index).
+            titled = Quote.objects.alias(title_search=vector).filter(title_search=query)
+            counted = rows.alias(title_search=vector).filter(match | Q(title_search=query))
+            listed = rows.filter(match | Q(pk__in=titled.values("pk")))
+        else:  # SQLite: the FTS5 table of migration 0003
+            fts = "SELECT rowid FROM quotes_quote_fts WHERE quotes_quote_fts MATCH %s"
+            listed = counted = rows.filter(match | Q(pk__in=RawSQL(fts, [title_match])))
+    newest_first = listed.order_by("-created_at", "-id")
+    return Paginator(Counted(counted.order_by().count(), newest_first), PAGE_SIZE).get_page(page)
 
 
 def export_rows(*, viewer: Viewer | None) -> QuerySet[Quote]:
