@@ -14,7 +14,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db.models import BigIntegerField, Count, Func, Max, Prefetch, QuerySet
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    Func,
+    Max,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
@@ -403,52 +416,106 @@ class JobVisit:
     status: str
     location: str
     staff: list[str] = field(default_factory=list)
+    upcoming: bool = False  # not yet over (a cancelled one too: it keeps its place in time)
 
     def get_status_display(self) -> str:
         return BookingStatus(self.status).label
 
 
-def job_visits(*, job: Job, viewer: Viewer | None) -> list[JobVisit]:
-    """A job's visits for its page, soonest first: what the list shows, in two queries
-    whatever the number of visits (50 visits read as whole bookings cost ~10 ms)."""
-    visits = [
-        JobVisit(pk=pk, title=title, starts_at=s, ends_at=e, status=status, location=location)
-        for pk, title, s, e, status, location in _JOB_VISITS.list(viewer=viewer, job_id=job.pk)
-    ]
+def job_visits(*, job: Job, viewer: Viewer | None, now: dt.datetime) -> list[JobVisit]:
+    """Every visit of a job the viewer may see, soonest first (the job's Visits page)."""
+    rows = (
+        Booking.objects.visible_to(viewer)
+        .filter(job_id=job.pk)
+        .order_by("starts_at", "pk")
+        .values_list(*_VISIT_COLUMNS)
+    )
+    visits = [JobVisit(*row) for row in rows]
+    for visit in visits:
+        visit.upcoming = visit.ends_at > now
+    return _with_staff(visits)
+
+
+def next_visit_pk(visits: list[JobVisit]) -> int | None:
+    """The first visit to come that is still on (marked "Next" in the lists)."""
+    return next(
+        (v.pk for v in visits if v.upcoming and v.status == BookingStatus.SCHEDULED), None
+    )
+
+
+# What the job page shows of a job's visits: the next few to come and the last few before,
+# so that a course of 50 visits costs the page what one of 5 does; the rest are on the job's
+# Visits page.
+JOB_PAGE_UPCOMING = 5
+JOB_PAGE_EARLIER = 3
+_VISIT_COLUMNS = ("pk", "title", "starts_at", "ends_at", "status", "location")
+
+
+@dataclass
+class JobPageVisits:
+    upcoming: list[JobVisit]
+    earlier: list[JobVisit]  # the last few before the upcoming ones, in date order
+    total: int
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.upcoming) - len(self.earlier)
+
+    @property
+    def next_pk(self) -> int | None:
+        return next_visit_pk(self.upcoming)
+
+
+def job_page_visit_rows(*, job: Job, viewer: Viewer | None, now: dt.datetime) -> JobPageVisits:
+    """The job page's visits in two queries whatever their number: the rows shown, with the
+    count of all of them in each row, then the staff of the rows shown."""
+    rows = _JOB_PAGE_VISITS.list(viewer=viewer, job_id=job.pk, now=now)
+    visits = _with_staff(
+        [JobVisit(*columns, upcoming=bool(upcoming)) for *columns, upcoming, _ in rows]
+    )
+    return JobPageVisits(
+        upcoming=[visit for visit in visits if visit.upcoming],
+        earlier=[visit for visit in visits if not visit.upcoming],
+        total=rows[0][-1] if rows else 0,  # every row carries the count of all
+    )
+
+
+def _with_staff(visits: list[JobVisit]) -> list[JobVisit]:
     if visits:
         by_pk = {visit.pk: visit for visit in visits}
-        # The staff of every visit on the job; those of visits the viewer may not see are
-        # left out here (a list of ids would make the query's shape grow with the visits).
-        for booking_id, _membership_id, full_name, email in sorted(
-            _JOB_VISIT_STAFF.list(job_id=job.pk)
-        ):
-            if booking_id in by_pk:
-                by_pk[booking_id].staff.append(full_name or email)
+        rows = (
+            Assignment.objects.filter(booking_id__in=list(by_pk))
+            .order_by("booking_id", "membership_id")
+            .values_list("booking_id", "membership__user__full_name", "membership__user__email")
+        )
+        for booking_id, full_name, email in rows:
+            by_pk[booking_id].staff.append(full_name or email)
     return visits
 
 
-# The job page's two reads, compiled once (core/prepared.py).
-_JOB_VISITS = PreparedQuery(
-    lambda viewer, job_id: (
+def _job_page_visits_query(viewer: Viewer | None, job_id: int, now: dt.datetime) -> QuerySet[Any]:
+    is_upcoming = Case(When(ends_at__gt=now, then=Value(True)), default=Value(False))
+    return (
         Booking.objects.visible_to(viewer)
         .filter(job_id=job_id)
-        .order_by("starts_at", "pk")
-        .values_list("pk", "title", "starts_at", "ends_at", "status", "location")
-    ),
-    name="job visits",
-)
-_JOB_VISIT_STAFF = PreparedQuery(
-    lambda job_id: (
-        # Sorted in Python: ordered by (booking, member) SQLite read every assignment of
-        # the database along that index (4 ms at 25,000 visits) instead of the job's.
-        Assignment.objects.filter(booking__job_id=job_id)
-        .order_by()
-        .values_list(
-            "booking_id", "membership_id", "membership__user__full_name", "membership__user__email"
+        .annotate(
+            is_upcoming=is_upcoming,
+            # Each visit's place on its side of now: soonest first to come, latest first before.
+            soonest=Window(RowNumber(), partition_by=[is_upcoming], order_by=["starts_at", "pk"]),
+            latest=Window(RowNumber(), partition_by=[is_upcoming], order_by=["-starts_at", "-pk"]),
+            total=Window(Count("pk")),
         )
-    ),
-    name="job visit staff",
-)
+        .filter(
+            Q(is_upcoming=True, soonest__lte=JOB_PAGE_UPCOMING)
+            | Q(is_upcoming=False, latest__lte=JOB_PAGE_EARLIER)
+        )
+        .order_by("-is_upcoming", "starts_at", "pk")
+        .values_list(*_VISIT_COLUMNS, "is_upcoming", "total")
+    )
+
+
+# The job page's read, compiled once (core/prepared.py).
+_JOB_PAGE_VISITS = PreparedQuery(_job_page_visits_query, name="job page visits")
 
 
 # A member's feed holds the visits of the last FEED_DAYS_BACK days and every one to come: a
@@ -493,7 +560,7 @@ def job_page_visits(job: Job, viewer: Viewer | None) -> JobPageSection | None:
         return None
     return JobPageSection(
         template="bookings/_job_visits.html",
-        context={"visits": job_visits(job=job, viewer=viewer)},
+        context={"visits": job_page_visit_rows(job=job, viewer=viewer, now=timezone.now())},
     )
 
 

@@ -7,6 +7,7 @@ app_name = "bookings"
 urlpatterns = [
     path("", views.calendar, name="calendar"),
     path("new/", views.booking_create, name="create"),
+    path("jobs/<int:number>/", views.job_visits, name="job_visits"),
     path("feed/", views.feed_manage, name="feed_manage"),
     path("feed/<str:token>.ics", views.feed, name="feed"),
     path("<int:pk>/", views.booking_detail, name="detail"),

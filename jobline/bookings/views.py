@@ -151,6 +151,16 @@ def _with_urls(events: Any) -> None:
         event.url, event.move_url = detail(event.pk), move(event.pk)
 
 
+@bookings_page
+def job_visits(request: HttpRequest, number: int) -> HttpResponse:
+    """Every visit of one job (the job page shows the next and the last few)."""
+    viewer = request_viewer(request)
+    job = job_selectors.get_job(viewer=viewer, number=number)
+    visits = selectors.job_visits(job=job, viewer=viewer, now=timezone.now())
+    context = {"job": job, "visits": visits, "next_pk": selectors.next_visit_pk(visits)}
+    return render(request, "bookings/job_visits.html", context)
+
+
 def _feed_link(request: HttpRequest) -> dict[str, str] | None:
     """The signed-in member's own feed URLs (https and webcal), if they switched it on."""
     feed = CalendarFeed.objects.filter(membership=request.membership).first()

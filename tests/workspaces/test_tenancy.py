@@ -122,8 +122,9 @@ ID_SOURCES: dict[str, Callable[[Cast], int]] = {
     "stage_id": lambda cast: _pipeline(cast).stages.order_by("position").first().pk,
     "field_id": lambda cast: StageField.objects.filter(stage__pipeline=_pipeline(cast)).first().pk,
     # Job numbers restart in every workspace: the outsider's workspace has no jobs here, so
-    # Harbour's J-1001 must be a 404 for them, not someone else's job.
-    "number": lambda cast: _job(cast).number,
+    # Harbour's J-1001 must be a 404 for them, not someone else's job. The job has a visit
+    # and Bookings on in both workspaces, for the job's Visits page (bookings:job_visits).
+    "number": lambda cast: Booking.objects.get(pk=_booking(cast)).job.number,
     "message_id": lambda cast: _message(cast).pk,
     "job_id": lambda cast: _job(cast).pk,
     "request_id": lambda cast: DocumentRequest.objects.create(job=_job(cast), title="ID").pk,
