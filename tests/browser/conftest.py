@@ -8,7 +8,7 @@ with the reason printed, unless ``JOBLINE_REQUIRE_BROWSER=1`` (CI), where the ru
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,10 +100,17 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
 
 
 @pytest.fixture
-def page(page: Page, live_server: LiveServer) -> Page:
+def page(page: Page, live_server: LiveServer) -> Iterator[Page]:
     """Every browser test runs against the live server with a transactional database."""
     page.set_default_timeout(8_000)
-    return page
+    yield page
+    # Before the live server empties the database: let the page's last requests (htmx loads,
+    # lazy images) finish and leave it, so no server thread holds a table lock while the
+    # flush truncates (a deadlock on PostgreSQL, which failed the next test's setup too).
+    try:
+        page.wait_for_load_state("networkidle", timeout=5_000)
+    finally:
+        page.goto("about:blank")
 
 
 def set_width(page: Page, width: int) -> None:
