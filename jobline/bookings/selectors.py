@@ -71,19 +71,6 @@ class GridEvent:
     move_url: str = ""
 
     @property
-    def starts_at(self) -> dt.datetime:
-        """The start on the business's clock (naive: only its wall time is shown)."""
-        return WALL_EPOCH + dt.timedelta(seconds=self.start_s)
-
-    @property
-    def ends_at(self) -> dt.datetime:
-        return WALL_EPOCH + dt.timedelta(seconds=self.end_s)
-
-    @property
-    def day(self) -> dt.date:
-        return WALL_EPOCH.date() + dt.timedelta(days=self.start_s // DAY)
-
-    @property
     def minutes(self) -> int:
         return (self.end_s - self.start_s) // 60
 
@@ -466,7 +453,7 @@ class JobVisit:
     status: str
     location: str
     staff: list[str] = field(default_factory=list)
-    upcoming: bool = False  # not yet over (a cancelled one too: it keeps its place in time)
+    upcoming: bool = False  # not over yet (_is_upcoming)
 
     def get_status_display(self) -> str:
         return BookingStatus(self.status).label
@@ -477,13 +464,17 @@ def job_visits(*, job: Job, viewer: Viewer | None, now: dt.datetime) -> list[Job
     rows = (
         Booking.objects.visible_to(viewer)
         .filter(job_id=job.pk)
+        .annotate(is_upcoming=_is_upcoming(now))
         .order_by("starts_at", "pk")
-        .values_list(*_VISIT_COLUMNS)
+        .values_list(*_VISIT_COLUMNS, "is_upcoming")
     )
-    visits = [JobVisit(*row) for row in rows]
-    for visit in visits:
-        visit.upcoming = visit.ends_at > now
-    return _with_staff(visits)
+    return _with_staff([JobVisit(*columns, upcoming=bool(upcoming)) for *columns, upcoming in rows])
+
+
+def _is_upcoming(now: dt.datetime) -> Case:
+    """A visit is to come until it is over, whatever its status (a cancelled one keeps its
+    place in time)."""
+    return Case(When(ends_at__gt=now, then=Value(True)), default=Value(False))
 
 
 def next_visit_pk(visits: list[JobVisit]) -> int | None:
@@ -542,7 +533,7 @@ def _with_staff(visits: list[JobVisit]) -> list[JobVisit]:
 
 
 def _job_page_visits_query(viewer: Viewer | None, job_id: int, now: dt.datetime) -> QuerySet[Any]:
-    is_upcoming = Case(When(ends_at__gt=now, then=Value(True)), default=Value(False))
+    is_upcoming = _is_upcoming(now)
     return (
         Booking.objects.visible_to(viewer)
         .filter(job_id=job_id)
