@@ -35,6 +35,7 @@ from jobline.notifications.models import (
     Notification,
     OutgoingEmail,
 )
+from jobline.quotes import selectors as quote_selectors
 from jobline.quotes.models import OPEN_STATUSES, Quote
 from jobline.quotes.services import quote_totals
 from jobline.quotes.tokens import token_for as quote_token
@@ -211,7 +212,9 @@ def _quote_decided(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     recipient = email.recipient
     if recipient is None or not recipient.is_active or email.quote_id is None:
         return None
-    quote = Quote.objects.select_related("workspace").get(pk=email.quote_id)
+    quote = quote_selectors.quote_for_member(recipient, email.quote_id)
+    if quote is None:
+        return None
     query = urlencode({"workspace": quote.workspace_id})
     context = {
         "recipient": recipient,

@@ -17,6 +17,7 @@ from jobline.jobs.choices import ActorKind
 from jobline.jobs.models import Activity, Job, JobFollower
 from jobline.notifications import emails
 from jobline.notifications.models import EmailKind, EmailStatus, Notification, OutgoingEmail
+from jobline.quotes import selectors as quote_selectors
 from jobline.quotes.models import Quote
 from jobline.workspaces.models import Membership, Role, Workspace
 from jobline.workspaces.services import audit_record
@@ -199,18 +200,13 @@ def tell_admins_worker_stopped(*, last_seen: dt.datetime | None) -> int:
 
 
 def tell_owner_of_decision(*, quote: Quote, kind: str) -> None:
-    """The quote's owner hears of the customer's acceptance or decline: a bell line to the
-    quote's page and an e-mail (inside the decision's transaction). No owner, or one who
-    left: the workspace's Admins."""
+    """The quote's owner and followers hear of the customer's acceptance or decline: a bell
+    line to the quote's page and an e-mail each (inside the decision's transaction). Who
+    hears is the quotes app's rule (selectors.told_of_decision)."""
     verb = "accepted" if kind == "accepted" else "declined"
     text = f"{quote.reference} {quote.title}: {verb} by {quote.customer.name}"[:255]
-    recipients = [quote.owner] if quote.owner and quote.owner.is_active and (
-        Membership.objects.active().filter(workspace_id=quote.workspace_id, user=quote.owner)
-        .exists()
-    ) else [m.user for m in Membership.objects.active().filter(
-        workspace_id=quote.workspace_id, role=Role.ADMIN).select_related("user")]  # fmt: skip
     link = reverse("quotes:detail", args=[quote.pk])
-    for person in recipients:
+    for person in quote_selectors.told_of_decision(quote):
         Notification.objects.create(
             recipient=person, workspace_id=quote.workspace_id, text=text, link=link
         )

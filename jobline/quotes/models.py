@@ -303,3 +303,20 @@ class QuoteEvent(ChangeRecord):
             # Serves the quote page's history.
             models.Index(fields=["quote", "-created_at", "-id"], name="quote_event_idx"),
         ]
+
+
+class QuoteFollower(models.Model):
+    """A member who asked to hear (bell and e-mail) when the customer accepts or declines a
+    quote they do not own. Told only while the quote is theirs to see (Quote.visible_to)."""
+
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["quote", "user"], name="quotefollower_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows quote {self.quote_id}"

@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 
+from jobline.accounts.models import User
 from jobline.core.pages import Counted
 from jobline.core.prepared import PreparedQuery
 from jobline.core.search import prefix_match
@@ -17,9 +18,16 @@ from jobline.customers.models import Customer
 from jobline.jobs.hooks import JobPageSection
 from jobline.jobs.models import Job
 from jobline.quotes import tokens
-from jobline.quotes.models import Quote, QuoteEvent, QuoteLine, QuoteRevision, TaxRate
-from jobline.workspaces.models import Membership, Workspace
-from jobline.workspaces.viewers import Viewer
+from jobline.quotes.models import (
+    Quote,
+    QuoteEvent,
+    QuoteFollower,
+    QuoteLine,
+    QuoteRevision,
+    TaxRate,
+)
+from jobline.workspaces.models import Membership, Role, Workspace
+from jobline.workspaces.viewers import Viewer, member_viewer
 
 PAGE_SIZE = 50
 LIST_FIELDS = (
@@ -159,3 +167,63 @@ def job_page_quote(job: Job, viewer: Viewer | None) -> JobPageSection | None:
     if not quotes:
         return None
     return JobPageSection(template="quotes/_job_quote.html", context={"quote": quotes[0]})
+
+
+def is_following(quote: Quote, user: User) -> bool:
+    return QuoteFollower.objects.filter(quote=quote, user=user).exists()
+
+
+def quote_for_member(user: User, quote_id: int) -> Quote | None:
+    """The quote as a member sees it now (an e-mail written for them earlier asks this before
+    it goes): None once they left its workspace or their role no longer sees it."""
+    workspace_id = Quote.objects.filter(pk=quote_id).values_list("workspace_id", flat=True)
+    membership = (
+        Membership.objects.active()
+        .filter(workspace_id__in=workspace_id, user=user, user__is_active=True)
+        .first()
+    )
+    if membership is None:
+        return None
+    return (
+        Quote.objects.visible_to(member_viewer(membership))
+        .select_related("workspace")
+        .filter(pk=quote_id)
+        .first()
+    )
+
+
+def told_of_decision(quote: Quote) -> list[User]:
+    """Who hears that the customer accepted or declined a quote: its owner and its
+    followers, each only while they are an active member to whom the quote is visible
+    (Quote.visible_to: a follower moved to Staff hears nothing). With no such owner (none,
+    or one who left or no longer sees it), the workspace's Admins hear in the owner's
+    place. In a fixed order (owner first), each person once."""
+    wanted = [quote.owner_id] if quote.owner_id else []
+    wanted += (
+        QuoteFollower.objects.filter(quote=quote).order_by("pk").values_list("user_id", flat=True)
+    )
+    memberships = {
+        m.user_id: m
+        for m in Membership.objects.active()
+        .filter(workspace_id=quote.workspace_id, user_id__in=wanted, user__is_active=True)
+        .select_related("user")
+    }
+
+    def sees_it(membership: Membership) -> bool:
+        viewer = member_viewer(membership)
+        return Quote.objects.visible_to(viewer).filter(pk=quote.pk).exists()
+
+    told = {
+        user_id: memberships[user_id].user
+        for user_id in wanted
+        if user_id in memberships and sees_it(memberships[user_id])
+    }
+    if quote.owner_id not in told:
+        for admin in (
+            Membership.objects.active()
+            .filter(workspace_id=quote.workspace_id, role=Role.ADMIN, user__is_active=True)
+            .select_related("user")
+            .order_by("pk")
+        ):
+            told.setdefault(admin.user_id, admin.user)
+    return list(told.values())

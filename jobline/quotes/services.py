@@ -48,6 +48,7 @@ from jobline.quotes.models import (
     Quote,
     QuoteEvent,
     QuoteEventKind,
+    QuoteFollower,
     QuoteLine,
     QuoteNumberSequence,
     QuoteRevision,
@@ -702,6 +703,21 @@ def _auto_convert(locked: Quote, *, at: dt.datetime) -> Job | None:
         logger.warning("Quote %s accepted but not converted by itself", locked.pk, exc_info=True)
         locked.refresh_from_db()  # what the rolled-back conversion changed in memory
         return None
+
+
+# ----------------------------------------------------------------------------- followers
+
+
+@service
+def quote_follow(*, quote: Quote, user: User) -> None:
+    """Follow a quote: hear (bell and e-mail) when its customer accepts or declines it, as
+    its owner does."""
+    QuoteFollower.objects.get_or_create(quote=quote, user=user)
+
+
+@service
+def quote_unfollow(*, quote: Quote, user: User) -> None:
+    QuoteFollower.objects.filter(quote=quote, user=user).delete()
 
 
 # ----------------------------------------------------------------------------- tax rates

@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:quote_id>/", views.quote_detail, name="detail"),
     path("<int:quote_id>/edit/", views.quote_edit, name="edit"),
     path("<int:quote_id>/send/", views.quote_send, name="send"),
+    path("<int:quote_id>/follow/", views.quote_follow, name="follow"),
     path("<int:quote_id>/convert/", views.quote_convert, name="convert"),
     path("<int:quote_id>/pdf/", views.quote_pdf, name="pdf"),
 ]

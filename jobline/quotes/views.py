@@ -239,8 +239,24 @@ def quote_detail(request: HttpRequest, quote_id: int) -> HttpResponse:
             "history": selectors.history(quote),
             "revisions": selectors.revisions(quote),
             "public_url": public_url(request, quote) if quote.number else "",
+            "following": selectors.is_following(quote, request.user),
         },
     )
+
+
+@quotes_action
+def quote_follow(request: HttpRequest, quote_id: int) -> HttpResponse:
+    """Follow or stop following a quote (its owner hears of the decision anyway)."""
+    quote = _quote(request, quote_id)
+    if request.POST.get("follow") == "1":
+        services.quote_follow(quote=quote, user=request.user)
+        messages.success(
+            request, f"You'll hear when the customer accepts or declines {quote.reference}."
+        )
+    else:
+        services.quote_unfollow(quote=quote, user=request.user)
+        messages.success(request, f"You no longer follow {quote.reference}.")
+    return redirect("quotes:detail", quote.pk)
 
 
 @quotes_action
