@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "jobline.jobs",
     "jobline.bookings",
     "jobline.quotes",
+    "jobline.billing",
     "jobline.portal",
     "jobline.notifications",
     "jobline.home",

@@ -19,6 +19,7 @@ urlpatterns = [
     path("bookings/", include("jobline.bookings.urls")),
     path("quotes/", include("jobline.quotes.urls")),
     path("q/", include("jobline.quotes.public_urls")),
+    path("billing/", include("jobline.billing.urls")),
     path("user/", include("jobline.portal.urls")),
     path("notifications/", include("jobline.notifications.urls")),
 ]

@@ -651,6 +651,82 @@ class QuoteConverted(Payload):
         )
 
 
+# The payment schedule's entries (billing app). Staff-only, and amount-free: the feed names
+# which instalment and which invoice, and the amounts stay on the Payments section, which only
+# the roles that see money are shown (sees_money). Staff read that a deposit was requested,
+# never how much.
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class ScheduleChanged(Payload):
+    KIND: ClassVar[str] = ActivityKind.SCHEDULE_CHANGED
+    labels: tuple[str, ...]  # the instalments after the change, in order
+    value_changed: bool = False
+
+    def to_data(self) -> JSON:
+        return {"labels": list(self.labels), "value_changed": self.value_changed}
+
+    @classmethod
+    def from_data(cls, data: JSON) -> ScheduleChanged:
+        raw = data.get("labels")
+        labels = tuple(_text(label) for label in raw) if isinstance(raw, list) else ()
+        return cls(labels=labels, value_changed=data.get("value_changed") is True)
+
+
+@dataclass(frozen=True, slots=True)
+class _InstalmentPayload(Payload):
+    """An instalment by its id and label then, and the invoice it concerns (INV-1001)."""
+
+    instalment_id: int | None
+    label: str
+    invoice: str = ""
+    # Why: what triggered a request ("entering Install"; empty: by hand), a void's or a
+    # refund's reason.
+    reason: str = ""
+
+    def to_data(self) -> JSON:
+        return {
+            "instalment": self.instalment_id,
+            "label": self.label,
+            "invoice": self.invoice,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_data(cls, data: JSON) -> _InstalmentPayload:
+        return cls(
+            instalment_id=_int(data.get("instalment")),
+            label=_text(data.get("label")),
+            invoice=_text(data.get("invoice")),
+            reason=_text(data.get("reason")),
+        )
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class InstalmentRequested(_InstalmentPayload):
+    KIND: ClassVar[str] = ActivityKind.INSTALMENT_REQUESTED
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class InstalmentVoided(_InstalmentPayload):
+    KIND: ClassVar[str] = ActivityKind.INSTALMENT_VOIDED
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class PaymentRecorded(_InstalmentPayload):
+    KIND: ClassVar[str] = ActivityKind.PAYMENT_RECORDED
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class PaymentRefunded(_InstalmentPayload):
+    KIND: ClassVar[str] = ActivityKind.PAYMENT_REFUNDED
+
+
 @dataclass(frozen=True, slots=True)
 class Unknown(Payload):
     """An entry of a kind this code no longer writes: shown by its kind's name only."""

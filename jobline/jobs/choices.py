@@ -43,6 +43,11 @@ class ActivityKind(models.TextChoices):
     VISIT_NO_SHOW = "visit_no_show", "Visit: no-show"
     VISIT_DETACHED = "visit_detached", "Visit detached"
     QUOTE_CONVERTED = "quote_converted", "Converted from a quote"
+    SCHEDULE_CHANGED = "schedule_changed", "Payment schedule changed"
+    INSTALMENT_REQUESTED = "instalment_requested", "Instalment requested"
+    INSTALMENT_VOIDED = "instalment_voided", "Instalment voided"
+    PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
+    PAYMENT_REFUNDED = "payment_refunded", "Payment refunded"
 
 
 # The feed's type filter groups kinds the way people think of them.
@@ -58,6 +63,9 @@ FEED_TYPE_GROUPS: dict[str, tuple[str, ...]] = {
     "visits": (ActivityKind.VISIT_BOOKED, ActivityKind.VISIT_MOVED, ActivityKind.VISIT_CANCELLED,
                ActivityKind.VISIT_COMPLETED, ActivityKind.VISIT_NO_SHOW,
                ActivityKind.VISIT_DETACHED),
+    "money": (ActivityKind.SCHEDULE_CHANGED, ActivityKind.INSTALMENT_REQUESTED,
+              ActivityKind.INSTALMENT_VOIDED, ActivityKind.PAYMENT_RECORDED,
+              ActivityKind.PAYMENT_REFUNDED),
     "details": (ActivityKind.OWNER_CHANGED, ActivityKind.DUE_DATE_CHANGED,
                 ActivityKind.TITLE_CHANGED, ActivityKind.CUSTOMER_CHANGED),
 }  # fmt: skip

@@ -105,11 +105,14 @@ class Job(models.Model):
     # services (and moved on by their periodic job as visits end): the board card and the
     # job's header show it without reading the bookings.
     next_visit_at = models.DateTimeField(null=True, blank=True)
-    # What it is worth and the deposit due on acceptance, from the quote it was converted
-    # from (the money issue builds payment schedules on these). Shown only to roles that see
-    # money.
+    # What it is worth (from its converted quote, or typed on its Payments page) and the
+    # deposit due on acceptance (from the quote). Shown only to roles that see money.
     value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     deposit_due = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # What its requested instalments still await (None: nothing), kept by the billing
+    # services in the same transaction as each request, payment, refund and void: the board
+    # card shows it (to roles that see money) without reading the schedule.
+    money_outstanding = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     # Number, title, customer name and notes in one column: the list's text search reads it.
     search_text = models.TextField(blank=True, default="")
 

@@ -55,6 +55,7 @@ DEFERRED_FIELDS = ("search_text",)
 CARD_FIELDS = (
     "number", "title", "version", "stage_id", "stage_entered_at", "due_date", "closed_at",
     "owner", "owner__full_name", "owner__email", "customer", "customer__name", "next_visit_at",
+    "money_outstanding",
 )  # fmt: skip
 
 # The shapes of the queries the job page repeats on every request, built once, as a

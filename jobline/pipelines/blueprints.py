@@ -32,11 +32,24 @@ class StageBlueprint:
 
 
 @dataclass(frozen=True)
+class InstalmentBlueprint:
+    """One instalment of the template's default payment schedule, as plain words (the billing
+    app, above, makes it: pipelines.hooks.pipeline_created)."""
+
+    label: str
+    amount_kind: str  # "percent", "fixed" or "balance"
+    percent: str = ""  # for "percent": the share, as a decimal
+    trigger: str = "manual"  # "stage", "won", "quote_accepted" or "manual"
+    stage: str = ""  # for "stage": the stage's name
+
+
+@dataclass(frozen=True)
 class PipelineBlueprint:
     key: str
     name: str
     description: str
     stages: tuple[StageBlueprint, ...]
+    schedule: tuple[InstalmentBlueprint, ...] = ()
 
 
 BLUE, TEAL, AMBER, VIOLET = "#2563eb", "#0d9488", "#d97706", "#7c3aed"
@@ -80,6 +93,11 @@ BLUEPRINTS: tuple[PipelineBlueprint, ...] = (
             StageBlueprint("Completed", GREEN, is_terminal=True),
             StageBlueprint("Cancelled", RED, is_terminal=True, is_cancelled=True),
         ),
+        schedule=(
+            InstalmentBlueprint("Deposit", "percent", "30", "stage", "Deposit"),
+            InstalmentBlueprint("Install", "percent", "40", "stage", "Install"),
+            InstalmentBlueprint("Balance", "balance", trigger="stage", stage="Final payment"),
+        ),
     ),
     PipelineBlueprint(
         key="beauty",
@@ -106,6 +124,11 @@ BLUEPRINTS: tuple[PipelineBlueprint, ...] = (
             )),
             StageBlueprint("Completed", GREEN, is_terminal=True),
             StageBlueprint("Cancelled", RED, is_terminal=True, is_cancelled=True),
+        ),
+        schedule=(
+            InstalmentBlueprint("Booking deposit", "percent", "20", "quote_accepted"),
+            InstalmentBlueprint("Balance", "balance", trigger="stage",
+                                stage="Initial appointment"),
         ),
     ),
     PipelineBlueprint(
@@ -136,6 +159,10 @@ BLUEPRINTS: tuple[PipelineBlueprint, ...] = (
             )),
             StageBlueprint("Closed", GREEN, is_terminal=True),
             StageBlueprint("Withdrawn", RED, is_terminal=True, is_cancelled=True),
+        ),
+        schedule=(
+            InstalmentBlueprint("Money on account", "percent", "50", "stage", "Research"),
+            InstalmentBlueprint("Final bill", "balance", trigger="won"),
         ),
     ),
     PipelineBlueprint(
@@ -170,6 +197,9 @@ BLUEPRINTS: tuple[PipelineBlueprint, ...] = (
             StageBlueprint("Collected", GREEN, is_terminal=True),
             StageBlueprint("Returned unrepaired", RED, is_terminal=True, is_cancelled=True),
         ),
+        schedule=(
+            InstalmentBlueprint("Repair", "balance", trigger="stage", stage="Ready for pickup"),
+        ),
     ),
     PipelineBlueprint(
         key="standard",
@@ -192,6 +222,10 @@ BLUEPRINTS: tuple[PipelineBlueprint, ...] = (
             )),
             StageBlueprint("Completed", GREEN, is_terminal=True),
             StageBlueprint("Cancelled", RED, is_terminal=True, is_cancelled=True),
+        ),
+        schedule=(
+            InstalmentBlueprint("Deposit", "percent", "25", "quote_accepted"),
+            InstalmentBlueprint("Balance", "balance", trigger="won"),
         ),
     ),
 )  # fmt: skip

@@ -6,7 +6,10 @@
   through it: the jobs app registers the handler that sets their customer-visible stage again
   from their feed.
 
-Both run inside the pipeline service's transaction. The jobs app registers them in its
+- A pipeline made from a template gets the template's default payment schedule: the billing
+  app registers the handler that makes it.
+
+All run inside the pipeline service's transaction. The apps above register them in their
 AppConfig.ready.
 """
 
@@ -15,14 +18,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from jobline.pipelines.models import Stage
+from jobline.pipelines.blueprints import PipelineBlueprint
+from jobline.pipelines.models import Pipeline, Stage
 
 # (stage being deleted, stage its jobs go to, actor) -> how many jobs moved
 StageEmptier = Callable[[Stage, Stage, Any], int]
 StageVisibilityHandler = Callable[[Stage], None]
+# (pipeline just made, the template it was made from, actor)
+PipelineCreatedHandler = Callable[[Pipeline, PipelineBlueprint, Any], None]
 
 _emptiers: list[StageEmptier] = []
 _visibility_handlers: list[StageVisibilityHandler] = []
+_created_handlers: list[PipelineCreatedHandler] = []
 
 
 def on_stage_emptied(handler: StageEmptier) -> None:
@@ -42,3 +49,13 @@ def empty_stage(stage: Stage, target: Stage, actor: Any) -> int:
 def stage_visibility_changed(stage: Stage) -> None:
     for handler in _visibility_handlers:
         handler(stage)
+
+
+def on_pipeline_created(handler: PipelineCreatedHandler) -> None:
+    if handler not in _created_handlers:
+        _created_handlers.append(handler)
+
+
+def pipeline_created(pipeline: Pipeline, blueprint: PipelineBlueprint, actor: Any) -> None:
+    for handler in _created_handlers:
+        handler(pipeline, blueprint, actor)

@@ -146,6 +146,7 @@ def pipeline_create_from_blueprint(
                 position=position,
             )
             by_label[field.label] = field
+    hooks.pipeline_created(pipeline, blueprint, actor)
     return pipeline
 
 

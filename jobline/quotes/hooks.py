@@ -2,7 +2,7 @@
 
 Each event is told inside the change's transaction, so what a handler writes (an e-mail in
 the outbox, a bell notification) commits or rolls back with it. Kinds: "sent", "revised",
-"accepted", "declined".
+"accepted", "declined", and "converted" (the quote's ``job`` is the new job, locked).
 """
 
 from __future__ import annotations

@@ -638,6 +638,7 @@ def _convert(
     locked.converted_at = at
     _save(locked, at, ["job", "status", "converted_at"])
     _event(locked, QuoteEventKind.CONVERTED, actor=actor, at=at, detail=locked_job.reference)
+    hooks.quote_event(locked, "converted")
     return locked_job
 
 

@@ -20,6 +20,13 @@ from django.utils import timezone
 from PIL import Image
 
 from jobline.accounts.tokens import hash_token
+from jobline.billing.models import AmountKind, Instalment, PaymentMethod
+from jobline.billing.services import (
+    InstalmentInput,
+    instalment_request,
+    payment_record,
+    schedule_save,
+)
 from jobline.bookings.models import Booking
 from jobline.bookings.services import booking_create
 from jobline.customers.models import Customer
@@ -112,6 +119,21 @@ def _tax_rate(cast: Cast) -> TaxRate:
     )
 
 
+def _instalment(cast: Cast) -> Instalment:
+    """The cast's job worth 1,000 in one requested instalment, 100 of it paid."""
+    existing = Instalment.objects.filter(workspace=cast.workspace).first()
+    if existing is not None:
+        return existing
+    [instalment] = schedule_save(
+        job=_job(cast), value=Decimal(1000), actor=cast.admin, expected_version=None,
+        rows=[InstalmentInput(label="Balance", amount_kind=AmountKind.BALANCE)],
+    )  # fmt: skip
+    instalment_request(instalment=instalment, actor=cast.admin)
+    payment_record(instalment=instalment, amount="100", paid_on=dt.date.today(),
+                   method=PaymentMethod.CASH, actor=cast.admin)  # fmt: skip
+    return instalment
+
+
 def _message(cast: Cast) -> Message:
     return message_add(job=_job(cast), body="Hello", visibility="customer", actor=cast.admin)
 
@@ -146,6 +168,8 @@ ID_SOURCES: dict[str, Callable[[Cast], int]] = {
     "pk": _booking,
     "booking_id": _booking,
     "quote_id": _quote,
+    "instalment_id": lambda cast: _instalment(cast).pk,
+    "payment_id": lambda cast: _instalment(cast).payments.get().pk,
     # (Through the quote: it switches Quotes on.)
     "rate_id": lambda cast: Quote.objects.get(pk=_quote(cast)).lines.get().tax_rate_id,
     "invitation_id": lambda cast: (
@@ -207,6 +231,9 @@ def test_the_walk_finds_the_id_routes_we_know_of() -> None:
         "portal:visit_ics",
         "quotes:detail",
         "quotes:convert",
+        "billing:job",
+        "billing:pay",
+        "billing:refund",
     } <= names
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.billing.demo import add_demo_schedules
 from jobline.bookings.demo import add_demo_bookings
 from jobline.customers.models import Customer
 from jobline.jobs.demo import add_demo_jobs
@@ -126,6 +127,9 @@ class Command(BaseCommand):
         quotes_added = add_demo_quotes(
             workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
         )
+        schedules_added = add_demo_schedules(
+            workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
+        )
         # The demo's histories are dated weeks back: they are not news, so the customer
         # e-mails they queued are dropped (their delivery tasks then find nothing to send).
         OutgoingEmail.objects.filter(
@@ -137,6 +141,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  {jobs_added} jobs added over the five template pipelines.")
         self.stdout.write(f"  {visits_added} visits added to the calendar.")
         self.stdout.write(f"  {quotes_added} quotes written, one waiting in the portal.")
+        self.stdout.write(f"  {schedules_added} jobs given a payment schedule.")
         self.stdout.write("  Sign in at http://127.0.0.1:8000/ with any of these:")
         for email, _full_name, role in DEMO_STAFF:
             self.stdout.write(f"    {role.label:<8} {email:<28} password: {DEMO_PASSWORD}")

@@ -1,0 +1,175 @@
+"""Every read the money pages need, through each model's ``visible_to(viewer)`` (members whose
+role sees money), with a fixed number of queries whatever the schedule's length."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import OuterRef, Subquery
+from django.http import Http404
+
+from jobline.billing.models import (
+    FROZEN_STATUSES,
+    Instalment,
+    InstalmentStatus,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentKind,
+    PipelineInstalment,
+    sees_schedules,
+)
+from jobline.jobs.hooks import JobPageSection
+from jobline.jobs.models import Job
+from jobline.pipelines.models import Pipeline
+from jobline.workspaces.viewers import Viewer
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Schedule:
+    """A job's money as a money role reads it."""
+
+    job: Job
+    currency: str
+    instalments: list[Instalment]
+    value: Decimal | None
+    requested: Decimal = ZERO  # on invoices not void
+    paid: Decimal = ZERO
+    scheduled: Decimal = ZERO  # every instalment not void, requested or not
+    next: Instalment | None = None  # the first one still to be paid
+    refundable: dict[int, Decimal] = field(default_factory=dict)  # payment id → left
+
+    @property
+    def outstanding(self) -> Decimal:
+        """Requested and not yet paid."""
+        return self.requested - self.paid
+
+    @property
+    def shortfall(self) -> Decimal:
+        """How far the schedule is from the value (not zero: it needs putting right)."""
+        return (self.value or ZERO) - self.scheduled if self.instalments else ZERO
+
+
+def schedule_of(job: Job, viewer: Viewer | None) -> Schedule | None:
+    """The job's value, instalments (each with ``invoices`` newest first and ``payments`` in
+    order) and totals; None for a viewer who does not see money. Three queries."""
+    if viewer is None or not sees_schedules(viewer) or job.workspace_id != viewer.workspace_id:
+        return None
+    instalments = list(
+        Instalment.objects.visible_to(viewer)
+        .filter(job_id=job.pk)
+        .select_related("trigger_stage")
+        .order_by("position", "pk")
+    )
+    ids = [i.pk for i in instalments]
+    invoices: dict[int, list[Invoice]] = {}
+    payments: dict[int, list[Payment]] = {}
+    if ids:
+        for invoice in (
+            Invoice.objects.visible_to(viewer)
+            .filter(instalment_id__in=ids)
+            .order_by("-issued_at", "-pk")
+        ):
+            invoices.setdefault(invoice.instalment_id, []).append(invoice)
+        for payment in (
+            Payment.objects.visible_to(viewer)
+            .filter(instalment_id__in=ids)
+            .select_related("invoice", "recorded_by")
+            .order_by("created_at", "pk")
+        ):
+            payments.setdefault(payment.instalment_id, []).append(payment)
+    schedule = Schedule(
+        job=job, currency=job.workspace.currency, instalments=instalments, value=job.value
+    )
+    for instalment in instalments:
+        instalment.all_invoices = invoices.get(instalment.pk, [])  # type: ignore[attr-defined]
+        instalment.invoice = next(  # type: ignore[attr-defined]
+            (i for i in instalment.all_invoices if i.status == InvoiceStatus.ISSUED),  # type: ignore[attr-defined]
+            None,
+        )
+        instalment.all_payments = payments.get(instalment.pk, [])  # type: ignore[attr-defined]
+    _totalled(schedule)
+    for rows in payments.values():
+        for payment in rows:
+            if payment.kind == PaymentKind.PAYMENT:
+                schedule.refundable[payment.pk] = payment.amount
+        for payment in rows:
+            if payment.kind == PaymentKind.REFUND and payment.refund_of_id in schedule.refundable:
+                schedule.refundable[payment.refund_of_id] -= payment.amount
+    return schedule
+
+
+def _totalled(schedule: Schedule) -> Schedule:
+    """The schedule's totals and next instalment, from its instalments."""
+    for instalment in schedule.instalments:
+        if instalment.status == InstalmentStatus.VOID:
+            continue
+        schedule.scheduled += instalment.amount
+        if instalment.status in FROZEN_STATUSES:
+            schedule.requested += instalment.amount
+        schedule.paid += instalment.paid
+        if schedule.next is None and instalment.status != InstalmentStatus.PAID:
+            schedule.next = instalment
+    return schedule
+
+
+def job_page_payments(job: Job, viewer: Viewer | None) -> JobPageSection | None:
+    """The job page's Payments section (jobs.hooks), for the roles that see money only: the
+    totals and the next instalment with its invoice, in one query (the invoice's number and
+    due date ride along as subqueries)."""
+    if viewer is None or not sees_schedules(viewer) or job.workspace_id != viewer.workspace_id:
+        return None
+    current = Invoice.objects.filter(
+        instalment_id=OuterRef("pk"), status=InvoiceStatus.ISSUED
+    ).order_by("-issued_at", "-pk")
+    instalments = list(
+        Instalment.objects.visible_to(viewer)
+        .filter(job_id=job.pk)
+        .select_related("trigger_stage")
+        .annotate(
+            invoice_number=Subquery(current.values("number")[:1]),
+            invoice_due_on=Subquery(current.values("due_on")[:1]),
+        )
+        .order_by("position", "pk")
+    )
+    schedule = _totalled(
+        Schedule(job=job, currency=job.workspace.currency, instalments=instalments,
+                 value=job.value)
+    )  # fmt: skip
+    return JobPageSection(template="billing/_job_payments.html", context={"schedule": schedule})
+
+
+def get_instalment(*, viewer: Viewer | None, pk: int) -> Instalment:
+    instalment = (
+        Instalment.objects.visible_to(viewer)
+        .select_related("job", "workspace")
+        .filter(pk=pk)
+        .first()
+    )
+    if instalment is None:
+        raise Http404("No such instalment.")
+    return instalment
+
+
+def get_payment(*, viewer: Viewer | None, pk: int) -> Payment:
+    payment = (
+        Payment.objects.visible_to(viewer)
+        .select_related("instalment__job", "invoice")
+        .filter(pk=pk, kind=PaymentKind.PAYMENT)
+        .first()
+    )
+    if payment is None:
+        raise Http404("No such payment.")
+    return payment
+
+
+def pipeline_schedule(*, pipeline: Pipeline, viewer: Viewer | None) -> list[PipelineInstalment]:
+    """A pipeline's default schedule, in order."""
+    return list(
+        PipelineInstalment.objects.visible_to(viewer)
+        .filter(pipeline=pipeline)
+        .order_by("position", "pk")
+    )
