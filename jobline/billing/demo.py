@@ -34,7 +34,15 @@ RENOVATION_MONEY = {
     "Skirting and architraves": (D("1840.00"), "deposit requested"),
     "Patio doors": (D("5600.00"), "deposit paid"),
     "Porch rebuild": (D("8900.00"), "deposit overdue"),
+    # The demo customer's: a deposit paid and the install's invoice open.
+    "Kitchen extension": (D("18500.00"), "install requested"),
 }
+# The demo customer's legal matter: its money on account paid.
+FIRST_PAID = {"Purchase of 14 Quay Street — contract review": D("3600.00")}
+TAX_NUMBER = "GB 284 1937 55"
+HOW_TO_PAY = (
+    "Bank transfer to Harbour Renovations & Repairs Ltd\nSort code 40-11-62 · Account 31926819"
+)
 
 
 # Every other demo job is worth this much, by pipeline (varied a little by its number).
@@ -69,6 +77,9 @@ def add_demo_schedules(*, workspace: Workspace, staff: Sequence[User]) -> int:
     if Invoice.objects.filter(workspace=workspace).exists():
         return 0
     owner, manager = staff[0], staff[1]
+    if not workspace.tax_number and not workspace.payment_instructions:
+        workspace.tax_number, workspace.payment_instructions = TAX_NUMBER, HOW_TO_PAY
+        workspace.save(update_fields=["tax_number", "payment_instructions"])
     now = timezone.now()
     done = 0
     jobs = Job.objects.filter(workspace=workspace, value__isnull=True).select_related(
@@ -78,7 +89,7 @@ def add_demo_schedules(*, workspace: Workspace, staff: Sequence[User]) -> int:
         rows = _rows_of(job)
         if not rows:
             continue
-        value, state = RENOVATION_MONEY.get(job.title, (None, "scheduled"))
+        value, state = RENOVATION_MONEY.get(job.title, (FIRST_PAID.get(job.title), "scheduled"))
         if value is None:
             typical = TYPICAL_VALUE.get(job.pipeline.name, D("500.00"))
             value = typical + D(job.number % 7) * (typical / 10).quantize(D(1))
@@ -88,6 +99,8 @@ def add_demo_schedules(*, workspace: Workspace, staff: Sequence[User]) -> int:
         )
         if job.pipeline.name == "Trades renovation" and len(saved) == 3:
             _bring_to(state, *saved, owner=owner, now=now, begun=begun)
+        elif job.title in FIRST_PAID:
+            _first_paid(saved[0], owner=owner, now=now)
         done += 1
     return done
 
@@ -150,3 +163,14 @@ def _bring_to(
         ask(install, 4)
     elif state == "deposit requested":
         ask(deposit, 3)
+
+
+def _first_paid(instalment: Instalment, *, owner: User, now: dt.datetime) -> None:
+    asked = now - dt.timedelta(days=9)
+    services.instalment_request.step(instalment=instalment, actor=owner, at=asked)
+    held = Instalment.objects.get(pk=instalment.pk)
+    paid = now - dt.timedelta(days=6)
+    services.payment_record.step(
+        instalment=held, amount=held.amount, paid_on=services.local_today(held.workspace, paid),
+        method=PaymentMethod.CARD, reference="Card on the phone", actor=owner, at=paid,
+    )  # fmt: skip

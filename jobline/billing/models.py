@@ -180,7 +180,23 @@ class InvoiceStatus(models.TextChoices):
 
 class InvoiceQuerySet(models.QuerySet["Invoice"]):
     def visible_to(self, viewer: Viewer | None) -> InvoiceQuerySet:
-        return _visible(self, viewer)
+        """Members whose role sees money: their workspace's invoices. A customer (and a
+        member's preview of one, when the member's role sees money): the invoices of that
+        customer profile's own jobs that are not archived. Anyone else: none."""
+        if viewer is None or not sees_money(viewer):
+            return self.none()
+        if not viewer.sees_as_customer:
+            return _visible(self, viewer)
+        return self.filter(
+            workspace_id=viewer.workspace_id,
+            job__customer_id=viewer.customer_id,
+            job__archived_at__isnull=True,
+        )
+
+    def in_portal_of(self, user: object) -> InvoiceQuerySet:
+        """The invoices a signed-in person sees in the portal: those of the jobs the portal
+        shows them (Job.objects.in_portal_of)."""
+        return self.filter(job__in=Job.objects.in_portal_of(user))
 
 
 class Invoice(ChoiceLabels, models.Model):
@@ -191,10 +207,23 @@ class Invoice(ChoiceLabels, models.Model):
     number = models.PositiveIntegerField()
     job = models.ForeignKey(Job, on_delete=models.PROTECT, related_name="+")
     instalment = models.ForeignKey(Instalment, on_delete=models.PROTECT, related_name="invoices")
-    amount = models.DecimalField(**MONEY)
+    amount = models.DecimalField(**MONEY)  # what is asked, tax included
     currency = models.CharField(max_length=3)
+    # The tax in it, per rate, as worked out when issued (services._tax_of):
+    # [{"name": "VAT", "percent": "20", "tax": "600.00"}]; empty: no tax.
+    tax_lines = models.JSONField(default=list, blank=True)
+    tax = models.DecimalField(default=Decimal(0), **MONEY)
+    # What the document says, as it was when issued: the line, the business's tax number,
+    # and the buyer (named only from the workspace's threshold on).
+    description = models.CharField(max_length=300, blank=True)
+    seller_tax_number = models.CharField(max_length=40, blank=True)
+    buyer_name = models.CharField(max_length=150, blank=True)
+    buyer_address = models.TextField(blank=True)
     issued_at = models.DateTimeField()
     due_on = models.DateField()
+    # How many of the workspace's overdue reminders have gone (notifications' periodic job
+    # claims the next one by raising it).
+    reminders_sent = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(
         max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED
     )
@@ -218,6 +247,27 @@ class Invoice(ChoiceLabels, models.Model):
     @property
     def reference(self) -> str:
         return f"INV-{self.number}"
+
+    @property
+    def is_void(self) -> bool:
+        return self.status == InvoiceStatus.VOID
+
+    @property
+    def before_tax(self) -> Decimal:
+        return self.amount - self.tax
+
+    @property
+    def tax_rows(self) -> list[tuple[str, str, Decimal]]:
+        """The tax lines as (name, percent, tax)."""
+        return [
+            (str(line.get("name", "")), str(line.get("percent", "")), Decimal(line.get("tax", 0)))
+            for line in self.tax_lines
+        ]
+
+    @property
+    def is_tax_invoice(self) -> bool:
+        """With the business's tax number on it, it is a tax invoice (and says so)."""
+        return bool(self.seller_tax_number)
 
 
 class PaymentKind(models.TextChoices):

@@ -21,7 +21,7 @@ from jobline.billing.models import (
     sees_schedules,
 )
 from jobline.jobs.hooks import JobPageSection
-from jobline.jobs.models import Job
+from jobline.jobs.models import Activity, Job
 from jobline.pipelines.models import Pipeline
 from jobline.workspaces.viewers import Viewer
 
@@ -172,4 +172,76 @@ def pipeline_schedule(*, pipeline: Pipeline, viewer: Viewer | None) -> list[Pipe
         PipelineInstalment.objects.visible_to(viewer)
         .filter(pipeline=pipeline)
         .order_by("position", "pk")
+    )
+
+
+def get_invoice(*, viewer: Viewer | None, pk: int) -> Invoice:
+    """An invoice the viewer may see (Invoice.visible_to), with its job and workspace."""
+    invoice = (
+        Invoice.objects.visible_to(viewer)
+        .select_related("job", "workspace", "instalment")
+        .filter(pk=pk)
+        .first()
+    )
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return invoice
+
+
+def paid_towards(invoice: Invoice) -> Decimal:
+    """What has come in against the invoice (its payments less their refunds)."""
+    total = Decimal(0)
+    for payment in Payment.objects.filter(invoice=invoice).only("kind", "amount"):
+        total += payment.amount if payment.kind == PaymentKind.PAYMENT else -payment.amount
+    return total
+
+
+def portal_invoices(*, user: object) -> list[Invoice]:
+    """The invoices of the person's jobs in the portal, newest first (issued and void)."""
+    return list(
+        Invoice.objects.in_portal_of(user)
+        .select_related("job", "workspace")
+        .order_by("-issued_at", "-pk")
+    )
+
+
+def portal_invoice(*, user: object, pk: int) -> Invoice:
+    invoice = (
+        Invoice.objects.in_portal_of(user)
+        .select_related("job", "workspace", "instalment")
+        .filter(pk=pk)
+        .first()
+    )
+    if invoice is None:
+        raise Http404("No such invoice.")
+    return invoice
+
+
+def open_invoices_of_job(job: Job, viewer: Viewer | None) -> list[Invoice]:
+    """The job's invoices still to pay that the viewer may see (the portal's payment requests),
+    oldest first, each with ``owed``."""
+    invoices = list(
+        Invoice.objects.visible_to(viewer)
+        .filter(job_id=job.pk, status=InvoiceStatus.ISSUED)
+        .select_related("instalment")
+        .order_by("issued_at", "pk")
+    )
+    open_ones = []
+    for invoice in invoices:
+        owed = invoice.amount - invoice.instalment.paid
+        if owed > 0:
+            invoice.owed = owed  # type: ignore[attr-defined]
+            open_ones.append(invoice)
+    return open_ones
+
+
+def invoice_of_request(entry: Activity) -> Invoice | None:
+    """The invoice an "instalment requested" feed entry issued (notifications e-mails it)."""
+    invoice_id = getattr(entry.payload, "invoice_id", None)
+    if invoice_id is None:
+        return None
+    return (
+        Invoice.objects.select_related("job__customer", "workspace")
+        .filter(workspace_id=entry.workspace_id, pk=invoice_id)
+        .first()
     )

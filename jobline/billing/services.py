@@ -52,12 +52,12 @@ from jobline.jobs import activity
 from jobline.jobs.changes import job_lock, job_touch, log
 from jobline.jobs.models import Job
 from jobline.pipelines.models import Pipeline, Stage
+from jobline.quotes.models import Quote
+from jobline.quotes.services import quote_totals
 from jobline.quotes.totals import round_money
 from jobline.workspaces.models import Workspace
 from jobline.workspaces.services import audit_record
 
-# An invoice is due this many days after it is issued.
-PAYMENT_TERMS_DAYS = 14
 REASON_MAX = 300
 
 
@@ -427,6 +427,23 @@ def _refresh_outstanding(job: Job) -> None:
 # ----------------------------------------------------------------------------- requesting
 
 
+def _tax_of(amount: Decimal, job: Job) -> list[dict[str, Any]]:
+    """The tax in an instalment of ``amount``, per rate: its share of the tax of the quote the
+    job was made from (the amount × that rate's tax ÷ the quote's total), rounded half-up; a
+    job not made from a quote has none shown. The one place this is worked out."""
+    quote = Quote.objects.filter(job=job).first()
+    if quote is None:
+        return []
+    totals = quote_totals(quote, ticked=quote.accepted_lines)
+    if not totals.total:
+        return []
+    return [
+        {"name": line.name, "percent": f"{line.percent.normalize():f}",
+         "tax": round_money(amount * line.tax / totals.total, quote.currency)}
+        for line in totals.taxes
+    ]  # fmt: skip
+
+
 def _next_invoice_number(workspace_id: int) -> int:
     """Locks the workspace's counter row: concurrent issues queue here, and a rolled-back
     issue gives its number back, so numbers have no gaps."""
@@ -446,6 +463,9 @@ def _request(
     if instalment.amount <= 0:
         raise ValidationError(f"The {instalment.label} comes to nothing: there is nothing to ask.")
     workspace = job.workspace
+    customer = job.customer
+    tax_lines = _tax_of(instalment.amount, job)
+    named = instalment.amount >= workspace.buyer_identity_threshold
     invoice = Invoice.objects.create(
         workspace_id=job.workspace_id,
         number=_next_invoice_number(job.workspace_id),
@@ -453,9 +473,15 @@ def _request(
         instalment=instalment,
         amount=instalment.amount,
         currency=workspace.currency,
+        tax_lines=[{**line, "tax": f"{line['tax']}"} for line in tax_lines],
+        tax=sum((line["tax"] for line in tax_lines), Decimal(0)),
+        description=f"{instalment.label}: {job.title} ({job.reference})"[:300],
+        seller_tax_number=workspace.tax_number,
+        buyer_name=customer.name if customer else "",
+        buyer_address=customer.address if customer and named else "",
         issued_at=at,
-        due_on=local_today(workspace, at) + dt.timedelta(days=PAYMENT_TERMS_DAYS),
-    )
+        due_on=local_today(workspace, at) + dt.timedelta(days=workspace.invoice_terms_days),
+    )  # fmt: skip
     instalment.status = InstalmentStatus.REQUESTED
     instalment.requested_at = at
     instalment.void_reason = ""
@@ -464,7 +490,7 @@ def _request(
     _refresh_outstanding(job)
     log(job=job, actor=actor, at=at, payload=activity.InstalmentRequested(
         instalment_id=instalment.pk, label=instalment.label, invoice=invoice.reference,
-        reason=why,
+        reason=why, invoice_id=invoice.pk,
     ))  # fmt: skip
     return invoice
 
@@ -594,6 +620,7 @@ def instalment_void(
     log(job=job, actor=actor, at=now, payload=activity.InstalmentVoided(
         instalment_id=locked.pk, label=locked.label,
         invoice=invoice.reference if invoice else "", reason=reason,
+        invoice_id=invoice.pk if invoice else None,
     ))  # fmt: skip
     return locked
 
@@ -663,6 +690,7 @@ def payment_record(
     log(job=job, actor=actor, at=now, payload=activity.PaymentRecorded(
         instalment_id=locked.pk, label=locked.label,
         invoice=invoice.reference if invoice else "",
+        invoice_id=invoice.pk if invoice else None,
     ))  # fmt: skip
     return payment
 
@@ -703,5 +731,6 @@ def payment_refund(
     log(job=job, actor=actor, at=now, payload=activity.PaymentRefunded(
         instalment_id=locked.pk, label=locked.label,
         invoice=payment.invoice.reference if payment.invoice else "", reason=reason,
+        invoice_id=payment.invoice_id,
     ))  # fmt: skip
     return refund

@@ -11,4 +11,6 @@ urlpatterns = [
     path("instalments/<int:instalment_id>/pay/", views.payment_record, name="pay"),
     path("payments/<int:payment_id>/refund/", views.payment_refund, name="refund"),
     path("pipelines/<int:pipeline_id>/", views.pipeline_schedule, name="pipeline"),
+    path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice"),
+    path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
 ]

@@ -10,7 +10,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from jobline.billing import selectors, services
 from jobline.billing.forms import (
@@ -27,6 +28,7 @@ from jobline.jobs.models import Job
 from jobline.jobs.views.common import apply_errors, job_of
 from jobline.pipelines.models import Pipeline, Stage
 from jobline.pipelines.selectors import get_pipeline
+from jobline.quotes import pdf
 from jobline.workspaces.models import Module
 from jobline.workspaces.permissions import admin_required, module_required, money_required
 from jobline.workspaces.viewers import request_viewer
@@ -232,3 +234,34 @@ def pipeline_schedule(request: HttpRequest, pipeline_id: int) -> HttpResponse:
             return redirect("billing:pipeline", pipeline.pk)
     return render(request, "billing/pipeline_schedule.html",
                   {"pipeline": pipeline, "rows": rows}, status=400)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- invoices
+
+
+def invoice_context(invoice: Any, viewer: Any) -> dict[str, Any]:
+    """What the invoice template (billing/_invoice.html) reads."""
+    return {"invoice": invoice, "business": invoice.workspace, "viewer": viewer,
+            "paid": selectors.paid_towards(invoice)}  # fmt: skip
+
+
+def invoice_pdf_response(invoice: Any, viewer: Any) -> HttpResponse:
+    html = render_to_string("billing/invoice_pdf.html", invoice_context(invoice, viewer))
+    response = HttpResponse(pdf.render(html), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{invoice.reference}.pdf"'
+    return response
+
+
+@money_required
+@require_safe
+def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    viewer = request_viewer(request)
+    invoice = selectors.get_invoice(viewer=viewer, pk=invoice_id)
+    return render(request, "billing/invoice.html", invoice_context(invoice, viewer))
+
+
+@money_required
+@require_safe
+def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    viewer = request_viewer(request)
+    return invoice_pdf_response(selectors.get_invoice(viewer=viewer, pk=invoice_id), viewer)

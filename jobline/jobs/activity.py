@@ -680,10 +680,11 @@ class _InstalmentPayload(Payload):
 
     instalment_id: int | None
     label: str
-    invoice: str = ""
+    invoice: str = ""  # its reference then: INV-1001
     # Why: what triggered a request ("entering Install"; empty: by hand), a void's or a
     # refund's reason.
     reason: str = ""
+    invoice_id: int | None = None
 
     def to_data(self) -> JSON:
         return {
@@ -691,6 +692,7 @@ class _InstalmentPayload(Payload):
             "label": self.label,
             "invoice": self.invoice,
             "reason": self.reason,
+            "invoice_id": self.invoice_id,
         }
 
     @classmethod
@@ -700,6 +702,7 @@ class _InstalmentPayload(Payload):
             label=_text(data.get("label")),
             invoice=_text(data.get("invoice")),
             reason=_text(data.get("reason")),
+            invoice_id=_int(data.get("invoice_id")),
         )
 
 

@@ -22,6 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from jobline.billing.models import Invoice, InvoiceStatus
 from jobline.bookings.models import Booking, BookingStatus
 from jobline.core.background import DATABASE_DOWN
 from jobline.core.mail import email_message
@@ -228,8 +229,50 @@ def _quote_decided(email: OutgoingEmail) -> EmailMultiAlternatives | None:
                     headers={})  # fmt: skip
 
 
+def _invoice(email: OutgoingEmail) -> EmailMultiAlternatives | None:
+    """A payment request (or reminder) for its customer, as the invoice is when it is sent
+    (through Invoice.visible_to: no longer theirs, void, or paid meanwhile: nothing)."""
+    customer = email.customer
+    if customer is None or not customer.email or customer.archived_at or email.invoice_id is None:
+        return None
+    viewer = customer_viewer(customer)
+    invoice = (
+        Invoice.objects.visible_to(viewer)
+        .select_related("job", "workspace", "instalment")
+        .filter(pk=email.invoice_id, status=InvoiceStatus.ISSUED)
+        .first()
+    )
+    if invoice is None:
+        return None
+    owed = invoice.amount - invoice.instalment.paid
+    if owed <= 0:
+        return None
+    workspace = invoice.workspace
+    reminder = email.kind == EmailKind.INVOICE_REMINDER
+    context = {
+        "business": workspace.name,
+        "workspace": workspace,
+        "customer": customer,
+        "invoice": invoice,
+        "owed": owed,
+        "reminder": reminder,
+        "viewer": viewer,
+        "invoice_url": absolute(reverse("portal:invoice", args=[invoice.pk]))
+        if workspace.portal_shows_jobs
+        else "",
+    }
+    due = f"{invoice.due_on.day} {invoice.due_on:%b %Y}"
+    if reminder:
+        subject = f"{workspace.name}: reminder, {invoice.reference} was due on {due}"
+    else:
+        subject = f"{workspace.name}: payment request {invoice.reference}, {invoice.job.title}"
+    return _compose("invoice", subject=subject, to=customer.email, context=context, headers={})
+
+
 def build(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     """The message as it would go now, or None when nothing in it may be sent any more."""
+    if email.kind in (EmailKind.INVOICE, EmailKind.INVOICE_REMINDER):
+        return _invoice(email)
     if email.kind == EmailKind.QUOTE:
         return _quote_to_customer(email)
     if email.kind == EmailKind.QUOTE_DECIDED:

@@ -17,7 +17,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.billing.models import InstalmentStatus, Invoice, InvoiceStatus
 from jobline.bookings.models import Booking, BookingStatus
+from jobline.core import wall_time
 from jobline.jobs.choices import ActorKind, Visibility
 from jobline.jobs.models import Activity, Job
 from jobline.notifications import tasks
@@ -32,6 +34,9 @@ from jobline.quotes.models import Quote
 from jobline.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
+
+# The instalments whose invoice still awaits money.
+OWING_STATUSES = (InstalmentStatus.REQUESTED, InstalmentStatus.PART_PAID)
 
 
 def schedule(email: OutgoingEmail) -> None:
@@ -178,6 +183,54 @@ def quote_queue(*, quote: Quote, **fields: Any) -> OutgoingEmail:
     )
     schedule(email)
     return email
+
+
+def invoice_queue(*, invoice: Invoice, kind: str = EmailKind.INVOICE) -> OutgoingEmail | None:
+    """Ask the job's customer for an invoice's money (or remind them), sent now: inside the
+    request's (or the reminder's) transaction. No address, or an archived customer: nothing."""
+    customer = invoice.job.customer
+    if customer is None or not customer.email or customer.archived_at is not None:
+        return None
+    return queue(job=invoice.job, kind=kind, customer=customer, invoice=invoice,
+                 to_address=customer.email, send_after=timezone.now())  # fmt: skip
+
+
+def invoice_reminders_queue(*, now: dt.datetime | None = None) -> int:
+    """Remind the customer of every invoice overdue by one of its workspace's reminder days
+    (3 and 10 by default) that has not had that reminder. Each reminder is claimed by one
+    conditional UPDATE of the invoice's ``reminders_sent`` in the same transaction as its
+    e-mail, so running twice (or two schedulers) sends it once. Returns how many were queued."""
+    now = now or timezone.now()
+    queued = 0
+    workspaces = Workspace.objects.exclude(invoice_reminder_days="").only(
+        "pk", "time_zone", "invoice_reminder_days"
+    )
+    for workspace in workspaces:
+        days = workspace.reminder_days
+        if not days:
+            continue
+        today = timezone.localdate(now, timezone=wall_time.zone(workspace.time_zone))
+        overdue = (
+            Invoice.objects.filter(
+                workspace=workspace, status=InvoiceStatus.ISSUED,
+                instalment__status__in=OWING_STATUSES, reminders_sent__lt=len(days),
+                due_on__lte=today - dt.timedelta(days=days[0]),
+            )
+            .select_related("job__customer")
+            .order_by("due_on", "pk")[:REMINDERS_PER_RUN]
+        )  # fmt: skip
+        for invoice in overdue:
+            # The reminder the invoice is owed now: the last day it has passed.
+            owed = sum(1 for day in days if invoice.due_on + dt.timedelta(days=day) <= today)
+            if owed <= invoice.reminders_sent:
+                continue
+            with transaction.atomic(durable=True):
+                claimed = Invoice.objects.filter(
+                    pk=invoice.pk, reminders_sent=invoice.reminders_sent
+                ).update(reminders_sent=owed)
+                if claimed and invoice_queue(invoice=invoice, kind=EmailKind.INVOICE_REMINDER):
+                    queued += 1
+    return queued
 
 
 def send_again(email: OutgoingEmail) -> OutgoingEmail:

@@ -3,7 +3,8 @@ NotificationsConfig.ready), inside the change's transaction."""
 
 from __future__ import annotations
 
-from jobline.jobs.choices import ActorKind
+from jobline.billing import selectors as billing_selectors
+from jobline.jobs.choices import ActivityKind, ActorKind
 from jobline.jobs.models import Activity
 from jobline.notifications import emails, services
 from jobline.notifications.models import EmailKind
@@ -12,7 +13,13 @@ from jobline.quotes.models import Quote
 
 def on_activity_logged(activity: Activity) -> None:
     """A customer's own action alerts the job's staff; a change staff made that the customer
-    may see goes to the customer's digest."""
+    may see goes to the customer's digest; an instalment requested asks the customer for its
+    invoice's money."""
+    if activity.kind == ActivityKind.INSTALMENT_REQUESTED:
+        invoice = billing_selectors.invoice_of_request(activity)
+        if invoice is not None:
+            emails.invoice_queue(invoice=invoice)
+        return
     if activity.actor_kind == ActorKind.CUSTOMER:
         services.alert_staff(activity)
     else:

@@ -67,6 +67,8 @@ class EmailKind(models.TextChoices):
     VISIT_REMINDER = "visit_reminder", "Visit reminder"
     QUOTE = "quote", "Quote to the customer"
     QUOTE_DECIDED = "quote_decided", "Quote decision to staff"
+    INVOICE = "invoice", "Payment request"
+    INVOICE_REMINDER = "invoice_reminder", "Payment reminder"
 
 
 class EmailStatus(models.TextChoices):
@@ -102,6 +104,10 @@ class OutgoingEmail(models.Model):
         "quotes.Quote", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     kind = models.CharField(max_length=20, choices=EmailKind.choices)
+    # A payment request's (or reminder's) invoice: what it says is read from it when it is sent.
+    invoice = models.ForeignKey(
+        "billing.Invoice", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     # A visit reminder's visit (what it says is read from it when it is sent).
     booking = models.ForeignKey(
         "bookings.Booking", null=True, blank=True, on_delete=models.CASCADE, related_name="+"

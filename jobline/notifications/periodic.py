@@ -48,3 +48,13 @@ def watch_worker() -> str:
 )
 def send_visit_reminders() -> str:
     return f"{emails.visit_reminders_queue()} reminder(s) queued"
+
+
+@periodic(
+    "send_invoice_reminders",
+    every=dt.timedelta(hours=1),
+    description="E-mails customers a reminder of each unpaid invoice the days after it fell "
+    "due that Settings → Payments names (3 and 10 by default); once each.",
+)
+def send_invoice_reminders() -> str:
+    return f"{emails.invoice_reminders_queue()} reminder(s) queued"

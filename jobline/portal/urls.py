@@ -24,5 +24,7 @@ urlpatterns = [
     path("quotes/", views.quote_list, name="quotes"),
     path("visits/<int:booking_id>.ics", views.visit_calendar_file, name="visit_ics"),
     path("files/<int:attachment_id>/", views.file_download, name="file"),
+    path("invoices/<int:invoice_id>/", views.invoice_detail, name="invoice"),
+    path("invoices/<int:invoice_id>/pdf/", views.invoice_pdf, name="invoice_pdf"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

@@ -18,6 +18,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from jobline.billing import selectors as billing_selectors
+from jobline.billing import services as billing_services
+from jobline.billing import views as billing_views
 from jobline.bookings import feeds as booking_feeds
 from jobline.bookings import selectors as booking_selectors
 from jobline.core.one_time import AlreadySubmitted
@@ -34,7 +37,7 @@ from jobline.portal import selectors, services
 from jobline.portal.forms import CustomerFieldsForm, ReplyForm, SetPasswordForm, UploadForm
 from jobline.quotes import selectors as quote_selectors
 from jobline.quotes.tokens import token_for as quote_token
-from jobline.workspaces.viewers import Viewer
+from jobline.workspaces.viewers import Viewer, customer_viewer
 
 View = Callable[..., HttpResponse]
 
@@ -132,6 +135,8 @@ def render_job_page(
         "upload_form": forms.get("upload_form") or UploadForm(),
         "requests": seen.requests(),
         "visits": booking_selectors.customer_visits(job=job, viewer=viewer),
+        "payment_requests": billing_selectors.open_invoices_of_job(job, viewer),
+        "today": billing_services.local_today(job.workspace),
         "request_errors": forms.get("request_errors") or {},
         "preview": preview,
     }
@@ -172,6 +177,22 @@ def visit_calendar_file(request: HttpRequest, booking_id: int) -> HttpResponse:
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="visit-{booking.pk}.ics"'
     return response
+
+
+@customer_required
+@require_safe
+def invoice_detail(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    """One of the person's invoices (Invoice.objects.in_portal_of), as its PDF says it."""
+    invoice = billing_selectors.portal_invoice(user=request.user, pk=invoice_id)
+    viewer = customer_viewer(invoice.job.customer)
+    return render(request, "portal/invoice.html", billing_views.invoice_context(invoice, viewer))
+
+
+@customer_required
+@require_safe
+def invoice_pdf(request: HttpRequest, invoice_id: int) -> HttpResponse:
+    invoice = billing_selectors.portal_invoice(user=request.user, pk=invoice_id)
+    return billing_views.invoice_pdf_response(invoice, customer_viewer(invoice.job.customer))
 
 
 @customer_required

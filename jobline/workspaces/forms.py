@@ -108,6 +108,31 @@ class ModulesForm(forms.Form):
     )
 
 
+class PaymentSettingsForm(forms.Form):
+    tax_number = forms.CharField(
+        label="Tax number", required=False, max_length=40,
+        help_text="Your VAT, GST or ABN number: it makes your invoices tax invoices.",
+    )  # fmt: skip
+    payment_instructions = forms.CharField(
+        label="How to pay", required=False, max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Bank details and what to quote as the reference. Customers see this with "
+        "every payment request.",
+    )  # fmt: skip
+    invoice_terms_days = forms.IntegerField(
+        label="Invoices due after (days)", min_value=0, max_value=365, initial=14
+    )
+    invoice_reminder_days = forms.CharField(
+        label="Remind after (days overdue)", required=False, max_length=40,
+        help_text="Unpaid invoices remind the customer this many days after they fall due: "
+        "3, 10. Empty sends no reminders.",
+    )  # fmt: skip
+    buyer_identity_threshold = forms.DecimalField(
+        label="Name the buyer on invoices from", min_value=0, max_digits=14, decimal_places=2,
+        help_text="Tax invoices of this amount or more show the customer's name and address.",
+    )  # fmt: skip
+
+
 class PortalSettingsForm(forms.Form):
     portal_enabled = forms.BooleanField(
         label="Customer portal",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -54,10 +56,26 @@ class Workspace(models.Model):
     quotes_auto_convert = models.BooleanField(
         "Accepted quotes become jobs by themselves", default=False
     )
+    # Invoices (the billing app's): what makes them tax invoices, how long customers have to
+    # pay, when they are reminded and how.
+    tax_number = models.CharField("Tax number", max_length=40, blank=True)
+    payment_instructions = models.TextField("How to pay", max_length=1000, blank=True)
+    invoice_terms_days = models.PositiveSmallIntegerField("Invoices due after (days)", default=14)
+    invoice_reminder_days = models.CharField(
+        "Remind after (days overdue)", max_length=40, default="3, 10", blank=True
+    )
+    buyer_identity_threshold = models.DecimalField(
+        "Name the buyer from", max_digits=14, decimal_places=2, default=Decimal(1000)
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def reminder_days(self) -> list[int]:
+        """The days overdue an unpaid invoice is reminded on ("3, 10" → [3, 10])."""
+        return sorted({int(day) for day in re.findall(r"\d+", self.invoice_reminder_days)})
 
     def clean(self) -> None:
         errors = {}
@@ -69,6 +87,15 @@ class Workspace(models.Model):
             errors["locale"] = "Choose a locale from the list."
         if self.booking_reminder_hours is not None and self.booking_reminder_hours > 24 * 14:
             errors["booking_reminder_hours"] = "Remind at most two weeks (336 hours) before."
+        reminders = (self.invoice_reminder_days or "").replace(",", " ").split()
+        if any(not day.isdigit() or not 1 <= int(day) <= 365 for day in reminders):
+            errors["invoice_reminder_days"] = (
+                "Give days overdue between 1 and 365, separated by commas: 3, 10."
+            )
+        if self.invoice_terms_days is not None and not 0 <= self.invoice_terms_days <= 365:
+            errors["invoice_terms_days"] = "Give between 0 and 365 days."
+        if self.buyer_identity_threshold is not None and self.buyer_identity_threshold < 0:
+            errors["buyer_identity_threshold"] = "The amount can't be negative."
         if errors:
             raise ValidationError(errors)
 

@@ -41,6 +41,11 @@ SETTINGS_FIELDS: dict[str, str] = {
     "quotes_auto_convert": "settings.modules",
     "portal_enabled": "settings.portal",
     "portal_jobs": "settings.portal",
+    "tax_number": "settings.payments",
+    "payment_instructions": "settings.payments",
+    "invoice_terms_days": "settings.payments",
+    "invoice_reminder_days": "settings.payments",
+    "buyer_identity_threshold": "settings.payments",
 }
 
 

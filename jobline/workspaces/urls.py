@@ -12,6 +12,7 @@ urlpatterns = [
     path("settings/", views.settings_general, name="settings_general"),
     path("settings/modules/", views.settings_modules, name="settings_modules"),
     path("settings/portal/", views.settings_portal, name="settings_portal"),
+    path("settings/payments/", views.settings_payments, name="settings_payments"),
     path("settings/members/", views.settings_members, name="settings_members"),
     path("settings/members/invite/", views.member_invite, name="member_invite"),
     path(

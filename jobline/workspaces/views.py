@@ -26,6 +26,7 @@ from jobline.workspaces.forms import (
     InviteMemberForm,
     MemberRoleForm,
     ModulesForm,
+    PaymentSettingsForm,
     PortalSettingsForm,
     SignUpForm,
     SwitchWorkspaceForm,
@@ -213,6 +214,17 @@ def settings_modules(request: HttpRequest) -> HttpResponse:
         form_class=ModulesForm,
         template="workspaces/settings_modules.html",
         saved_message="Modules saved.",
+    )
+
+
+@form_methods
+@admin_required
+def settings_payments(request: HttpRequest) -> HttpResponse:
+    return _settings_form_view(
+        request,
+        form_class=PaymentSettingsForm,
+        template="workspaces/settings_payments.html",
+        saved_message="Payment settings saved.",
     )
 
 

@@ -6,8 +6,8 @@ shared/ARCHITECTURE.md write the rules:
   and nothing is saved;
 - an instalment is requested by its trigger (entering a stage, the job won, the quote
   accepted, a date come in the workspace's time zone) once, or by hand; each request issues
-  an invoice numbered INV-1001, INV-1002… per workspace, gapless, due PAYMENT_TERMS_DAYS after
-  the workspace's today; voiding keeps the number;
+  an invoice numbered INV-1001, INV-1002… per workspace, gapless, due the workspace's terms
+  (14 days) after the workspace's today; voiding keeps the number;
 - payments come in against a requested instalment, never more than is owed and never dated
   in the future; a refund needs a reason; a voided instalment must have been refunded first,
   and the balance takes up what it no longer asks;
@@ -39,7 +39,7 @@ from jobline.billing.models import (
     PaymentKind,
     Trigger,
 )
-from jobline.billing.services import PAYMENT_TERMS_DAYS, InstalmentInput, ScheduleRowError
+from jobline.billing.services import InstalmentInput, ScheduleRowError
 from jobline.jobs.choices import ActivityKind, ActorKind, Visibility
 from jobline.jobs.models import Activity, Job
 from jobline.jobs.services import job_update
@@ -703,7 +703,7 @@ def test_an_invoice_is_due_payment_terms_days_after_the_workspaces_today(
     cast.workspace.save(update_fields=["time_zone"])
     invoice = request(cast, three_part[0])
     today = timezone.localdate(timezone=ZoneInfo(zone))
-    assert invoice.due_on == today + dt.timedelta(days=PAYMENT_TERMS_DAYS)
+    assert invoice.due_on == today + dt.timedelta(days=cast.workspace.invoice_terms_days)
     assert Invoice.objects.get(pk=invoice.pk).due_on == today + dt.timedelta(days=14)
 
 
@@ -1098,6 +1098,7 @@ def test_each_change_writes_one_staff_only_entry_with_no_amount_in_it(cast: Cast
         "label": "Deposit",
         "invoice": "INV-1001",
         "reason": "Issued by mistake",
+        "invoice_id": Invoice.objects.get(number=1001).pk,
     }
     assert by_kind[ActivityKind.SCHEDULE_CHANGED].data == {
         "labels": ["Balance", "Final balance"],
@@ -1198,7 +1199,7 @@ def viewer_named(cast: Cast, name: str) -> Viewer | None:
 
 def rule_lets_see(viewer: Viewer | None, workspace_id: int) -> bool:
     """The written rule: only members whose role is Admin or Manager, of the same workspace
-    (a member's preview is the customer's view, and customers see none of it yet)."""
+    (a member's preview is the customer's view: invoices only, customer_may_see_invoice)."""
     if viewer is None or viewer.customer_id is not None:
         return False
     membership = Membership.objects.filter(
@@ -1222,10 +1223,33 @@ def test_only_admins_and_managers_of_the_workspace_see_its_money(
         (Payment, money_everywhere["payments"]),
     ):
         expected = {row.pk for row in rows if rule_lets_see(viewer, row.workspace_id)}
+        if model is Invoice:
+            expected |= {row.pk for row in rows if customer_may_see_invoice(viewer, row)}
         seen = set(model.objects.visible_to(viewer).values_list("pk", flat=True))
         assert seen == expected, (who, model.__name__)
-        if who in ("admin", "manager", "outsider"):
-            assert expected, (who, model.__name__)  # their own workspace's rows
+        # Each gets something to see: their own workspace's rows; Priya her own invoices.
+        if who in ("admin", "manager", "outsider") or (model is Invoice and "priya" in who):
+            assert expected, (who, model.__name__)
+
+
+def customer_may_see_invoice(viewer: Viewer | None, invoice: Invoice) -> bool:
+    """The written rule for invoices: a customer sees the invoices of their own jobs that are
+    not archived; a member's preview of them, only when the member is an Admin or Manager."""
+    if viewer is None or viewer.customer_id is None:
+        return False
+    job = Job.objects.get(pk=invoice.job_id)
+    if job.customer_id != viewer.customer_id or job.archived_at is not None:
+        return False
+    if (
+        viewer.user_id is not None
+        and Membership.objects.filter(
+            user_id=viewer.user_id, workspace_id=viewer.workspace_id
+        ).exists()
+    ):
+        return Membership.objects.get(
+            user_id=viewer.user_id, workspace_id=viewer.workspace_id
+        ).role in ("admin", "manager")
+    return True
 
 
 @pytest.mark.parametrize("who", VIEWERS)

@@ -170,6 +170,7 @@ ID_SOURCES: dict[str, Callable[[Cast], int]] = {
     "quote_id": _quote,
     "instalment_id": lambda cast: _instalment(cast).pk,
     "payment_id": lambda cast: _instalment(cast).payments.get().pk,
+    "invoice_id": lambda cast: _instalment(cast).invoices.get().pk,
     # (Through the quote: it switches Quotes on.)
     "rate_id": lambda cast: Quote.objects.get(pk=_quote(cast)).lines.get().tax_rate_id,
     "invitation_id": lambda cast: (
