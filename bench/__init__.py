@@ -39,3 +39,6 @@ FEED_MEMBER_BOOKINGS = 5_000
 QUOTE_COUNT = 50_000
 QUOTE_FIRST_NUMBER = 1001
 QUOTE_LIST_STATUS = "accepted"
+# Staged money (issue 12): every job has a schedule; this job's milestone is asked for on
+# entering a stage, timed as "move into a trigger stage".
+TRIGGER_JOB_NUMBER = FIRST_NUMBER + 4

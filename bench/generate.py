@@ -29,7 +29,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 import bench
-from bench import bookings_data, quotes_data
+from bench import billing_data, bookings_data, quotes_data
 from jobline.accounts.models import User
 from jobline.customers.models import Customer
 from jobline.jobs.choices import STAGE_ENTRY_KINDS
@@ -107,7 +107,7 @@ JOB_COLUMNS = (
     "id", "workspace_id", "number", "pipeline_id", "stage_id", "customer_stage_id", "title",
     "owner_id", "customer_id", "due_date", "created_by_id", "created_at", "last_activity_at",
     "stage_entered_at", "closed_at", "archived_at", "version", "copied_from_id", "search_text",
-    "next_visit_at", "value", "deposit_due",
+    "next_visit_at", "value", "deposit_due", "money_outstanding",
 )  # fmt: skip
 MESSAGE_COLUMNS = (
     "id", "job_id", "body", "visibility", "author_id", "author_kind", "created_at",
@@ -173,6 +173,7 @@ def workspace_status() -> dict[str, Any] | None:
         "feed_job_entries": Activity.objects.filter(job=feed_job).count() if feed_job else 0,
         **bookings_data.status(workspace),
         **quotes_data.status(workspace),
+        **billing_data.status(workspace),
     }
 
 
@@ -191,6 +192,7 @@ def is_complete(status: dict[str, Any] | None) -> bool:
         jobs_complete(status)
         and bookings_data.is_complete(status)
         and quotes_data.is_complete(status)
+        and billing_data.is_complete(status)
     )
 
 
@@ -199,6 +201,7 @@ def is_complete(status: dict[str, Any] | None) -> bool:
 ADD_ONS: tuple[tuple[str, Callable[[dict[str, Any]], bool], Callable[[], float]], ...] = (
     ("bookings", bookings_data.is_complete, lambda: bookings_data.generate()),
     ("quotes", quotes_data.is_complete, lambda: quotes_data.generate()),
+    ("scheduled_jobs", billing_data.is_complete, lambda: billing_data.generate()),
 )
 
 
@@ -634,7 +637,7 @@ class JobRows:
                 self.writer.ts(spec.created), self.writer.ts(spec.last),
                 self.writer.ts(stage_entered), self.writer.ts(closed_at),
                 self.writer.ts(spec.last) if spec.archived else None,
-                spec.entries, None, "\n".join(search_parts)[:20000], None, None, None,
+                spec.entries, None, "\n".join(search_parts)[:20000], None, None, None, None,
             )
         )  # fmt: skip
 
@@ -764,7 +767,9 @@ def _finish_database(say: Callable[[str], None]) -> None:
             cursor.execute("PRAGMA optimize")
 
 
-def generate(*, chunk: int = 5_000, bookings: bool = True, quotes: bool = True) -> float:
+def generate(
+    *, chunk: int = 5_000, bookings: bool = True, quotes: bool = True, billing: bool = True
+) -> float:
     """Build the workspace, then (unless ``bookings`` is off) its bookings and (unless
     ``quotes`` is off) its quotes; returns the seconds it took."""
     for model, columns in ((Job, JOB_COLUMNS), (Message, MESSAGE_COLUMNS)):
@@ -810,6 +815,8 @@ def generate(*, chunk: int = 5_000, bookings: bool = True, quotes: bool = True) 
         bookings_data.generate(chunk=chunk)
     if quotes:
         quotes_data.generate(chunk=chunk)
+    if billing:
+        billing_data.generate(chunk=chunk)
     elapsed = time.perf_counter() - started
     say(f"done in {elapsed:.0f}s")
     return elapsed
@@ -822,3 +829,4 @@ def describe(status: dict[str, Any]) -> Iterable[str]:
     )
     yield bookings_data.describe(status)
     yield quotes_data.describe(status)
+    yield billing_data.describe(status)

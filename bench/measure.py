@@ -37,6 +37,10 @@ MOVE_TARGET_MS = 20.0
 BOOKINGS_TARGET_MS = 20.0
 # Issue 11: the quote list with 50,000 quotes (page 1, a search, a status).
 QUOTES_TARGET_MS = 20.0
+# Issue 12: the job page, the board column (with amounts due) and the dashboard, with a
+# schedule on every job; a move into a trigger stage (which requests and invoices) 25 ms.
+BILLING_TARGET_MS = 20.0
+TRIGGER_TARGET_MS = 25.0
 # The uncached feed is timed this many times (each one builds the whole feed) at most.
 COLD_RUNS, COLD_WARMUP = 5, 1
 
@@ -201,7 +205,80 @@ def build_scenarios(workspace: Workspace) -> tuple[list[Scenario], dict[str, Any
     facts.update(booking_facts)
     quotes, quote_facts = quotes_scenarios(workspace)
     facts.update(quote_facts)
-    return [*scenarios, *bookings, *quotes], facts
+    billing, billing_facts = billing_scenarios(workspace, busiest=busiest)
+    facts.update(billing_facts)
+    return [*scenarios, *bookings, *quotes, *billing], facts
+
+
+def billing_scenarios(
+    workspace: Workspace, *, busiest: Any
+) -> tuple[list[Scenario], dict[str, Any]]:
+    """Issue 12's pages with a payment schedule on every job, and the move into a trigger
+    stage that asks for an instalment and issues its invoice (in-process only)."""
+    from bench import billing_data
+    from jobline.billing.models import Instalment, InstalmentStatus, Invoice
+
+    pair = billing_data.trigger_pair(workspace)
+    if pair is None:
+        return [], {}
+    job, before, into, milestone = pair
+    facts = {
+        "instalments": Instalment.objects.filter(workspace=workspace).count(),
+        "invoices": Invoice.objects.filter(workspace=workspace).count(),
+        "owing_cards": Job.objects.filter(
+            stage=busiest, archived_at__isnull=True, money_outstanding__isnull=False
+        ).count(),
+    }
+
+    def requested(response: HttpResponse) -> str | None:
+        if response.headers.get("HX-Trigger") != "jobMoved":
+            return f"the move was refused: {response.headers.get('HX-Trigger')}"
+        asked = Instalment.objects.filter(pk=milestone.pk, status=InstalmentStatus.REQUESTED)
+        if not asked.exists():
+            return "the move did not request the milestone"
+        return None
+
+    scenarios = [
+        Scenario(
+            key="money_job",
+            label=f"Job page J-{job.number} with its payment schedule",
+            url=reverse("jobs:detail", args=[job.number]),
+            target_ms=BILLING_TARGET_MS,
+            expect=['id="payments"'],
+        ),
+        Scenario(
+            key="money_column",
+            label=(
+                f"Board column {busiest.name} with amounts due "
+                f"({facts['owing_cards']:,} cards owing)"
+            ),
+            url=reverse("jobs:board_more", args=[busiest.pk]),
+            target_ms=BILLING_TARGET_MS,
+            expect=[" due</span>"],
+        ),
+        Scenario(
+            key="money_page",
+            label=f"Payments page of J-{job.number}",
+            url=reverse("billing:job", args=[job.number]),
+            target_ms=BILLING_TARGET_MS,
+        ),
+        Scenario(
+            key="dashboard",
+            label="Dashboard",
+            url=reverse("dashboard"),
+            target_ms=BILLING_TARGET_MS,
+        ),
+        Scenario(
+            key="trigger_move",
+            label=f"Move into a trigger stage ({before.name} → {into.name}: requests and invoices)",
+            url=reverse("jobs:move", args=[job.number]),
+            target_ms=TRIGGER_TARGET_MS,
+            post_data=lambda: billing_data.reset_trigger(workspace),
+            headers={"HX-Request": "true", "HX-Target": f"job-card-{job.number}"},
+            check=requested,
+        ),
+    ]
+    return scenarios, facts
 
 
 def feed_token(membership: Membership) -> str | None:

@@ -11,8 +11,9 @@ from django.test import Client
 from django.utils import timezone
 
 import bench
-from bench import bookings_data, generate, measure, quotes_data
+from bench import billing_data, bookings_data, generate, measure, quotes_data
 from jobline.accounts.models import User
+from jobline.billing.models import Instalment, InstalmentStatus, Invoice
 from jobline.bookings.models import Assignment, Booking, BookingStatus, CalendarFeed
 from jobline.bookings.services import next_visit_of
 from jobline.core import wall_time
@@ -237,4 +238,49 @@ def test_the_quotes_are_added_to_a_workspace_generated_without_them(small: None)
     workspace = Workspace.objects.get(pk=status["workspace"].pk)
     _check_quotes(workspace)
     _check_quote_pages(workspace)
+    assert generate.ensure() is None
+
+
+def _check_billing(workspace: Workspace) -> None:
+    """Every job has a schedule that adds up to its value; the invoices are numbered from
+    INV-1001 without a gap, the counter after them; each job's amount due is what its
+    requested instalments still await; the billing scenarios answer as they should."""
+    jobs = Job.objects.filter(workspace=workspace)
+    assert jobs.filter(value__isnull=True).count() == 0
+    for job in jobs:
+        amounts = [i.amount for i in Instalment.objects.filter(job=job)]
+        assert amounts and sum(amounts) == job.value, job.number
+        owing = sum(
+            (i.amount - i.paid for i in Instalment.objects.filter(
+                job=job, status__in=[InstalmentStatus.REQUESTED, InstalmentStatus.PART_PAID])),
+            start=0,
+        )  # fmt: skip
+        assert (job.money_outstanding or 0) == owing, job.number
+    numbers = sorted(Invoice.objects.filter(workspace=workspace).values_list("number", flat=True))
+    assert numbers == list(range(1001, 1001 + len(numbers))) and numbers
+    assert workspace.invoice_sequence.next_number == 1001 + len(numbers)
+    scenarios, _facts = measure.billing_scenarios(
+        workspace, busiest=Job.objects.filter(workspace=workspace).first().stage
+    )
+    assert {s.key for s in scenarios} == {
+        "money_job", "money_column", "money_page", "dashboard", "trigger_move",
+    }
+    client = Client()
+    client.force_login(User.objects.get(email=bench.ADMIN_EMAIL))
+    for scenario in scenarios:
+        if scenario.key == "money_column":
+            continue  # the small workspace's first stage may owe nothing
+        measure._request(client, scenario)  # raises when the page is not what was expected
+        measure._request(client, scenario)  # the trigger move again: it asks again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_schedules_are_added_to_a_workspace_generated_without_them(small: None) -> None:
+    generate.generate(chunk=10, billing=False)
+    status = generate.workspace_status()
+    assert not billing_data.is_complete(status) and status["scheduled_jobs"] == 0
+    assert generate.ensure() is not None
+    status = generate.workspace_status()
+    assert generate.is_complete(status), status
+    _check_billing(Workspace.objects.get(pk=status["workspace"].pk))
     assert generate.ensure() is None
