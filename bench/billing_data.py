@@ -150,7 +150,10 @@ def generate(*, say: Callable[[str], None] | None = None, chunk: int = 5_000) ->
                     updated_at=now,
                 )  # fmt: skip
                 instalments.append(instalment)
-                if row.position == 1 and job.customer_id and rng.random() < REQUESTED_SHARE:
+                chance = rng.random()
+                if row.position != 1 or job.number == bench.TRIGGER_JOB_NUMBER:
+                    continue  # the trigger job's schedule is its own (_trigger_job)
+                if job.customer_id and chance < REQUESTED_SHARE:
                     requested.append((instalment, job, rng.random()))
         say(f"{len(instalments):,} instalments on {len(values):,} jobs")
         _set_values(values, chunk)
@@ -224,8 +227,13 @@ def _trigger_job(workspace: Workspace) -> None:
     before, into = open_pair(job)
     Instalment.objects.filter(job=job).delete()
     # Someone to invoice: a job without a customer asks for nothing.
-    customer_id = job.customer_id or (
-        Customer.objects.filter(workspace=workspace).order_by("pk").values_list("pk", flat=True)[0]
+    customer_id = (
+        job.customer_id
+        or (
+            Customer.objects.filter(workspace=workspace)
+            .order_by("pk")
+            .values_list("pk", flat=True)[0]
+        )
     )
     Job.objects.filter(pk=job.pk).update(
         stage=before, money_outstanding=None, customer_id=customer_id

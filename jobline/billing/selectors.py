@@ -3,10 +3,11 @@ role sees money), with a fixed number of queries whatever the schedule's length.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.http import Http404
 
 from jobline.billing.models import (
@@ -244,4 +245,45 @@ def invoice_of_request(entry: Activity) -> Invoice | None:
         Invoice.objects.select_related("job__customer", "workspace")
         .filter(workspace_id=entry.workspace_id, pk=invoice_id)
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class MonthMoney:
+    """The dashboard's money for the roles that see it: this month's requests and receipts,
+    and what is overdue now."""
+
+    requested: Decimal
+    requested_count: int
+    received: Decimal
+    overdue: Decimal
+    overdue_count: int
+    currency: str
+
+
+def money_this_month(*, viewer: Viewer | None, today: dt.date, currency: str) -> MonthMoney | None:
+    """None for a viewer who does not see money. Three queries."""
+    if viewer is None or not sees_schedules(viewer):
+        return None
+    first = today.replace(day=1)
+    invoices = Invoice.objects.visible_to(viewer).filter(status=InvoiceStatus.ISSUED)
+    requested = invoices.filter(issued_at__date__gte=first).aggregate(
+        total=Sum("amount"), count=Count("pk")
+    )
+    moves = Payment.objects.visible_to(viewer).filter(paid_on__gte=first, paid_on__lte=today)
+    received = moves.aggregate(
+        paid=Sum("amount", filter=Q(kind=PaymentKind.PAYMENT)),
+        refunded=Sum("amount", filter=Q(kind=PaymentKind.REFUND)),
+    )
+    overdue = invoices.filter(
+        due_on__lt=today,
+        instalment__status__in=[InstalmentStatus.REQUESTED, InstalmentStatus.PART_PAID],
+    ).aggregate(total=Sum(F("amount") - F("instalment__paid")), count=Count("pk"))
+    return MonthMoney(
+        requested=requested["total"] or ZERO,
+        requested_count=requested["count"],
+        received=(received["paid"] or ZERO) - (received["refunded"] or ZERO),
+        overdue=overdue["total"] or ZERO,
+        overdue_count=overdue["count"],
+        currency=currency,
     )

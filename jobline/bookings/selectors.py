@@ -641,3 +641,22 @@ def visible_visit_ids(job: Job, viewer: Viewer) -> set[int]:
     return set(
         Booking.objects.visible_to(viewer).filter(job_id=job.pk).values_list("pk", flat=True)
     )
+
+
+def my_visits_on(
+    *, viewer: Viewer | None, membership: Membership, day: dt.date, time_zone: str
+) -> list[Booking]:
+    """The member's scheduled visits of a day (the workspace's wall time), in order."""
+    start, end = wall_time.day_bounds(day, time_zone)
+    return list(
+        Booking.objects.visible_to(viewer).filter(
+            assignments__membership=membership,
+            status=BookingStatus.SCHEDULED,
+            starts_at__lt=end,
+            ends_at__gt=start,
+        )
+        .select_related("customer", "job")
+        .only("title", "starts_at", "ends_at", "location", "status", "customer__name",
+              "job__number", "job__title")
+        .order_by("starts_at", "pk")[:20]
+    )  # fmt: skip

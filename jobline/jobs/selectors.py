@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -678,18 +678,6 @@ def is_following(*, job: Job, user: Any) -> bool:
     return bool(_FOLLOWS.list(job_id=job.pk, user_id=user.pk))
 
 
-def dashboard_counts(*, workspace: Workspace, user_id: int) -> dict[str, int]:
-    """Open, overdue and my open jobs, in one query."""
-    today = timezone.localdate()
-    return Job.objects.filter(
-        workspace=workspace, archived_at__isnull=True, closed_at__isnull=True
-    ).aggregate(
-        open=Count("id"),
-        overdue=Count("id", filter=Q(due_date__lt=today)),
-        mine=Count("id", filter=Q(owner_id=user_id)),
-    )
-
-
 def owners(*, workspace: Workspace) -> QuerySet[Membership]:
     return (
         Membership.objects.active()
@@ -702,3 +690,61 @@ def owners(*, workspace: Workspace) -> QuerySet[Membership]:
 def default_owner_filter(viewer: Viewer | None) -> str:
     """Whose jobs the list shows first: Staff their own ("mine"), everyone else everyone's."""
     return "mine" if viewer is None or viewer.role == Role.STAFF else "all"
+
+
+# ----------------------------------------------------------------------------- dashboard
+
+DASHBOARD_ROWS = 8
+
+
+@dataclass(frozen=True)
+class DashboardJobs:
+    """A dashboard list: its first rows and how many there are in all."""
+
+    rows: list[Job]
+    total: int
+
+
+def _my_open_jobs(viewer: Viewer) -> QuerySet[Job]:
+    return (
+        Job.objects.visible_to(viewer)
+        .filter(owner_id=viewer.user_id, archived_at__isnull=True, closed_at__isnull=True)
+        .select_related("stage", "customer")
+        .only("number", "title", "due_date", "stage__name", "stage__colour", "customer__name",
+              "money_outstanding")
+    )  # fmt: skip
+
+
+def my_overdue_jobs(*, viewer: Viewer | None, today: dt.date) -> DashboardJobs:
+    """The viewer's own open jobs past their due date, the longest overdue first."""
+    if viewer is None or viewer.sees_as_customer:
+        return DashboardJobs(rows=[], total=0)
+    overdue = _my_open_jobs(viewer).filter(due_date__lt=today)
+    rows = list(overdue.order_by("due_date", "number")[:DASHBOARD_ROWS])
+    total = len(rows) if len(rows) < DASHBOARD_ROWS else overdue.count()
+    return DashboardJobs(rows=rows, total=total)
+
+
+def my_jobs_waiting_on_the_customer(*, viewer: Viewer | None) -> DashboardJobs:
+    """The viewer's own open jobs that wait for their customer: an open document request, or
+    a requested instalment not yet paid (``money_outstanding``; its amount shows only to the
+    roles that see money, through money()). Each row has ``waiting_for`` (its open requests'
+    titles)."""
+    if viewer is None or viewer.sees_as_customer:
+        return DashboardJobs(rows=[], total=0)
+    open_requests = DocumentRequest.objects.filter(
+        job_id=OuterRef("pk"), status=DocumentRequest.Status.OPEN
+    )
+    waiting = _my_open_jobs(viewer).filter(
+        Q(Exists(open_requests)) | Q(money_outstanding__isnull=False)
+    )
+    rows = list(waiting.order_by("-last_activity_at", "-number")[:DASHBOARD_ROWS])
+    titles: dict[int, list[str]] = {}
+    for job_id, title in DocumentRequest.objects.filter(
+        job__in=[j.pk for j in rows], status=DocumentRequest.Status.OPEN
+    ).values_list("job_id", "title"):
+        titles.setdefault(job_id, []).append(title)
+    for job in rows:
+        job.waiting_for = titles.get(job.pk, [])  # type: ignore[attr-defined]
+    total = len(rows) if len(rows) < DASHBOARD_ROWS else waiting.count()
+    return DashboardJobs(rows=rows, total=total)

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from jobline.core.background import last_seen, seconds_since
 from jobline.core.models import ProcessKind
-from jobline.notifications.models import EmailStatus, OutgoingEmail
+from jobline.notifications.models import EmailStatus, Notification, OutgoingEmail
 from jobline.workspaces.models import Workspace
 
 PROBLEM_STATUSES = (EmailStatus.RETRYING, EmailStatus.FAILED, EmailStatus.HELD)
@@ -60,3 +60,15 @@ def held_emails(*, workspace: Workspace) -> Held:
     held = OutgoingEmail.objects.filter(workspace=workspace, status=EmailStatus.HELD)
     first = held.order_by("id").values_list("last_error", flat=True).first()
     return Held(count=held.count(), note=first or "")
+
+
+def unread_about_jobs(*, user: object, workspace: Workspace, limit: int = 8) -> list[Notification]:
+    """The member's unread bell lines about their jobs (what customers did: replies, files,
+    forms), newest first."""
+    return list(
+        Notification.objects.filter(
+            recipient=user, workspace=workspace, read_at__isnull=True, job__isnull=False
+        )
+        .select_related("job")
+        .order_by("-created_at", "-pk")[:limit]
+    )

@@ -263,7 +263,11 @@ def _check_billing(workspace: Workspace) -> None:
         workspace, busiest=Job.objects.filter(workspace=workspace).first().stage
     )
     assert {s.key for s in scenarios} == {
-        "money_job", "money_column", "money_page", "dashboard", "trigger_move",
+        "money_job",
+        "money_column",
+        "money_page",
+        "dashboard",
+        "trigger_move",
     }
     client = Client()
     client.force_login(User.objects.get(email=bench.ADMIN_EMAIL))
