@@ -104,7 +104,11 @@ def open_pair(job: Job) -> tuple[Stage, Stage]:
         ).values_list("stage_id", flat=True)
     )
     open_stages = [s for s in stages if not s.is_terminal]
-    return next((a, b) for a, b in itertools.pairwise(open_stages) if a.pk not in required)
+    return next(
+        (a, b)
+        for a, b in itertools.pairwise(open_stages)
+        if a.pk not in required and not a.requires_approval
+    )
 
 
 def generate(*, say: Callable[[str], None] | None = None, chunk: int = 5_000) -> float:
@@ -187,6 +191,7 @@ def generate(*, say: Callable[[str], None] | None = None, chunk: int = 5_000) ->
                     method=PaymentMethod.BANK_TRANSFER, reference=f"BT {invoice.number}",
                     created_at=issued,
                 ))  # fmt: skip
+            invoice.owed = instalment.amount - paid
             if instalment.amount > paid:
                 owed[job.pk] = instalment.amount - paid
         Instalment.objects.bulk_update(

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "jobline.customers",
     "jobline.pipelines",
     "jobline.jobs",
+    "jobline.approvals",
     "jobline.bookings",
     "jobline.quotes",
     "jobline.billing",

@@ -20,6 +20,7 @@ urlpatterns = [
     path("quotes/", include("jobline.quotes.urls")),
     path("q/", include("jobline.quotes.public_urls")),
     path("billing/", include("jobline.billing.urls")),
+    path("approvals/", include("jobline.approvals.urls")),
     path("user/", include("jobline.portal.urls")),
     path("notifications/", include("jobline.notifications.urls")),
 ]

@@ -224,6 +224,9 @@ class Invoice(ChoiceLabels, models.Model):
     # How many of the workspace's overdue reminders have gone (notifications' periodic job
     # claims the next one by raising it).
     reminders_sent = models.PositiveSmallIntegerField(default=0)
+    # What is still to pay on it (its payments less their refunds taken off; 0 once void),
+    # kept by the payment services: the dashboard sums the overdue ones from an index alone.
+    owed = models.DecimalField(default=Decimal(0), **MONEY)
     status = models.CharField(
         max_length=8, choices=InvoiceStatus.choices, default=InvoiceStatus.ISSUED
     )
@@ -239,6 +242,13 @@ class Invoice(ChoiceLabels, models.Model):
         indexes = [
             # Serves the job page: an instalment's invoices, newest first.
             models.Index(fields=["instalment", "-issued_at"], name="invoice_instalment_idx"),
+            # Serve the dashboard's money: this month's invoices, and the overdue ones.
+            models.Index(fields=["workspace", "issued_at"], name="invoice_issued_idx"),
+            models.Index(
+                fields=["workspace", "due_on", "owed"],
+                name="invoice_owed_due_idx",
+                condition=Q(status="issued"),
+            ),
         ]
 
     def __str__(self) -> str:

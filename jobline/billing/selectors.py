@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, OuterRef, Q, Subquery, Sum
 from django.http import Http404
 
 from jobline.billing.models import (
@@ -21,6 +21,7 @@ from jobline.billing.models import (
     PipelineInstalment,
     sees_schedules,
 )
+from jobline.core import wall_time
 from jobline.jobs.hooks import JobPageSection
 from jobline.jobs.models import Activity, Job
 from jobline.pipelines.models import Pipeline
@@ -261,13 +262,18 @@ class MonthMoney:
     currency: str
 
 
-def money_this_month(*, viewer: Viewer | None, today: dt.date, currency: str) -> MonthMoney | None:
+def money_this_month(
+    *, viewer: Viewer | None, today: dt.date, currency: str, time_zone: str
+) -> MonthMoney | None:
     """None for a viewer who does not see money. Three queries."""
     if viewer is None or not sees_schedules(viewer):
         return None
     first = today.replace(day=1)
+    # The month's first instant in the workspace's time zone (the caller's ``today`` is
+    # its local date), so the index on issued_at serves the range.
+    since = wall_time.instant_on(first, dt.time(0), time_zone)
     invoices = Invoice.objects.visible_to(viewer).filter(status=InvoiceStatus.ISSUED)
-    requested = invoices.filter(issued_at__date__gte=first).aggregate(
+    requested = invoices.filter(issued_at__gte=since).aggregate(
         total=Sum("amount"), count=Count("pk")
     )
     moves = Payment.objects.visible_to(viewer).filter(paid_on__gte=first, paid_on__lte=today)
@@ -275,10 +281,9 @@ def money_this_month(*, viewer: Viewer | None, today: dt.date, currency: str) ->
         paid=Sum("amount", filter=Q(kind=PaymentKind.PAYMENT)),
         refunded=Sum("amount", filter=Q(kind=PaymentKind.REFUND)),
     )
-    overdue = invoices.filter(
-        due_on__lt=today,
-        instalment__status__in=[InstalmentStatus.REQUESTED, InstalmentStatus.PART_PAID],
-    ).aggregate(total=Sum(F("amount") - F("instalment__paid")), count=Count("pk"))
+    overdue = invoices.filter(due_on__lt=today, owed__gt=0).aggregate(
+        total=Sum("owed"), count=Count("pk")
+    )
     return MonthMoney(
         requested=requested["total"] or ZERO,
         requested_count=requested["count"],

@@ -23,6 +23,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.approvals import services as approval_services
 from jobline.billing.models import (
     FROZEN_STATUSES,
     LABEL_MAX,
@@ -263,6 +264,9 @@ def schedule_save(
     value_changed = locked.value != value
     locked.value = value
     job_touch(locked, at=now, fields=["value"])
+    if value_changed:
+        # A material change: what the customer approved included the value.
+        approval_services.value_changed(job=locked, actor=actor, at=now)
     log(job=locked, actor=actor, at=now, payload=activity.ScheduleChanged(
         labels=tuple(i.label for i in saved if i.status != InstalmentStatus.VOID),
         value_changed=value_changed,
@@ -472,6 +476,7 @@ def _request(
         job=job,
         instalment=instalment,
         amount=instalment.amount,
+        owed=instalment.amount,
         currency=workspace.currency,
         tax_lines=[{**line, "tax": f"{line['tax']}"} for line in tax_lines],
         tax=sum((line["tax"] for line in tax_lines), Decimal(0)),
@@ -605,7 +610,8 @@ def instalment_void(
         invoice.status = InvoiceStatus.VOID
         invoice.voided_at = now
         invoice.void_reason = reason
-        invoice.save(update_fields=["status", "voided_at", "void_reason"])
+        invoice.owed = Decimal(0)
+        invoice.save(update_fields=["status", "voided_at", "void_reason", "owed"])
     locked.status = InstalmentStatus.VOID
     locked.void_reason = reason
     locked.updated_at = now
@@ -681,6 +687,8 @@ def payment_record(
         workspace_id=job.workspace_id, instalment=locked, invoice=invoice, amount=money,
         paid_on=paid_on, method=method, reference=reference, recorded_by=actor, created_at=now,
     )  # fmt: skip
+    if invoice is not None:
+        Invoice.objects.filter(pk=invoice.pk).update(owed=F("owed") - money)
     locked.paid += money
     locked.status = _status_for(locked)
     locked.updated_at = now
@@ -721,6 +729,10 @@ def payment_refund(
         paid_on=local_today(job.workspace, now), method=payment.method, reason=reason,
         recorded_by=actor, created_at=now,
     )  # fmt: skip
+    if payment.invoice_id is not None:
+        Invoice.objects.filter(pk=payment.invoice_id, status=InvoiceStatus.ISSUED).update(
+            owed=F("owed") + money
+        )
     locked.paid -= money
     if locked.status != InstalmentStatus.VOID:
         locked.status = _status_for(locked)

@@ -648,13 +648,14 @@ def my_visits_on(
 ) -> list[Booking]:
     """The member's scheduled visits of a day (the workspace's wall time), in order."""
     start, end = wall_time.day_bounds(day, time_zone)
+    # The member's assignments carry their booking's times: the day is read from their
+    # (membership, starts_at) index, not from every booking of the workspace.
+    mine = Assignment.objects.filter(
+        membership=membership, starts_at__lt=end, ends_at__gt=start,
+        starts_at__gte=start - LONGEST_VISIT,
+    ).values("booking_id")  # fmt: skip
     return list(
-        Booking.objects.visible_to(viewer).filter(
-            assignments__membership=membership,
-            status=BookingStatus.SCHEDULED,
-            starts_at__lt=end,
-            ends_at__gt=start,
-        )
+        Booking.objects.visible_to(viewer).filter(pk__in=mine, status=BookingStatus.SCHEDULED)
         .select_related("customer", "job")
         .only("title", "starts_at", "ends_at", "location", "status", "customer__name",
               "job__number", "job__title")

@@ -56,7 +56,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 user=request.user, workspace=workspace
             ),
             "month_money": billing_selectors.money_this_month(
-                viewer=viewer, today=today, currency=workspace.currency
+                viewer=viewer,
+                today=today,
+                currency=workspace.currency,
+                time_zone=workspace.time_zone,
             ),
             "has_customers": customer_selectors.customers(workspace=workspace).exists(),
         },

@@ -730,6 +730,62 @@ class PaymentRefunded(_InstalmentPayload):
     KIND: ClassVar[str] = ActivityKind.PAYMENT_REFUNDED
 
 
+# A customer approval of a stage (approvals app): which approval and stage, the stage's
+# name as the customer reads it, and why (what changed, the customer's message, the reason
+# of an override).
+
+
+@dataclass(frozen=True, slots=True)
+class _ApprovalPayload(Payload):
+    approval_id: int | None
+    stage: StageRef
+    label: str  # the stage as the customer reads it
+    reason: str = ""
+
+    def to_data(self) -> JSON:
+        return {"approval": self.approval_id, "stage": self.stage.to_data(), "label": self.label,
+                "reason": self.reason}  # fmt: skip
+
+    @classmethod
+    def from_data(cls, data: JSON) -> _ApprovalPayload:
+        return cls(
+            approval_id=_int(data.get("approval")),
+            stage=StageRef.read(data.get("stage")),
+            label=_text(data.get("label")),
+            reason=_text(data.get("reason")),
+        )
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class ApprovalRequested(_ApprovalPayload):
+    KIND: ClassVar[str] = ActivityKind.APPROVAL_REQUESTED
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class ApprovalReopened(_ApprovalPayload):
+    KIND: ClassVar[str] = ActivityKind.APPROVAL_REOPENED
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class Approved(_ApprovalPayload):
+    KIND: ClassVar[str] = ActivityKind.APPROVED
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class ChangesRequested(_ApprovalPayload):
+    KIND: ClassVar[str] = ActivityKind.CHANGES_REQUESTED
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class ApprovalOverridden(_ApprovalPayload):
+    KIND: ClassVar[str] = ActivityKind.APPROVAL_OVERRIDDEN
+
+
 @dataclass(frozen=True, slots=True)
 class Unknown(Payload):
     """An entry of a kind this code no longer writes: shown by its kind's name only."""

@@ -48,6 +48,11 @@ class ActivityKind(models.TextChoices):
     INSTALMENT_VOIDED = "instalment_voided", "Instalment voided"
     PAYMENT_RECORDED = "payment_recorded", "Payment recorded"
     PAYMENT_REFUNDED = "payment_refunded", "Payment refunded"
+    APPROVAL_REQUESTED = "approval_requested", "Approval asked for"
+    APPROVAL_REOPENED = "approval_reopened", "Approval asked for again"
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVAL_OVERRIDDEN = "approval_overridden", "Approval overridden"
 
 
 # The feed's type filter groups kinds the way people think of them.
@@ -66,6 +71,9 @@ FEED_TYPE_GROUPS: dict[str, tuple[str, ...]] = {
     "money": (ActivityKind.SCHEDULE_CHANGED, ActivityKind.INSTALMENT_REQUESTED,
               ActivityKind.INSTALMENT_VOIDED, ActivityKind.PAYMENT_RECORDED,
               ActivityKind.PAYMENT_REFUNDED),
+    "approvals": (ActivityKind.APPROVAL_REQUESTED, ActivityKind.APPROVAL_REOPENED,
+                  ActivityKind.APPROVED, ActivityKind.CHANGES_REQUESTED,
+                  ActivityKind.APPROVAL_OVERRIDDEN),
     "details": (ActivityKind.OWNER_CHANGED, ActivityKind.DUE_DATE_CHANGED,
                 ActivityKind.TITLE_CHANGED, ActivityKind.CUSTOMER_CHANGED),
 }  # fmt: skip
@@ -91,6 +99,12 @@ CUSTOMER_KINDS: frozenset[str] = frozenset(
         ActivityKind.VISIT_MOVED,
         ActivityKind.VISIT_CANCELLED,
         ActivityKind.VISIT_COMPLETED,
+        # What the customer is asked to approve and what they answered (an override stays
+        # internal).
+        ActivityKind.APPROVAL_REQUESTED,
+        ActivityKind.APPROVAL_REOPENED,
+        ActivityKind.APPROVED,
+        ActivityKind.CHANGES_REQUESTED,
     }
 )
 

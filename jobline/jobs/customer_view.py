@@ -95,6 +95,12 @@ def _read(
         if entry.attachment is None:
             return None
         return "shared a file", {"file": entry.attachment}
+    if isinstance(payload, activity.ApprovalRequested | activity.ApprovalReopened
+                  | activity.Approved | activity.ChangesRequested):  # fmt: skip
+        if payload.stage.id is None or labels.get(payload.stage.id) is None:
+            return None  # a stage internal now: no trace
+        return APPROVAL_WORDS[payload.KIND].format(label=payload.label,
+                                                    reason=payload.reason), {}  # fmt: skip
     if isinstance(payload, activity.RequestCreated):
         return f"asked for: {payload.title}", {}
     if isinstance(payload, activity.RequestFulfilled):
@@ -113,6 +119,13 @@ def _read(
         return (f"updated {stage_label}" if stage_label else "updated details"), {"lines": lines}
     return None
 
+
+APPROVAL_WORDS = {
+    ActivityKind.APPROVAL_REQUESTED: "asked for your approval: {label}",
+    ActivityKind.APPROVAL_REOPENED: "asked for your approval again ({reason}): {label}",
+    ActivityKind.APPROVED: "approved {label}",
+    ActivityKind.CHANGES_REQUESTED: "asked for changes to {label}: {reason}",
+}
 
 VISIT_VERBS = {
     ActivityKind.VISIT_BOOKED: "booked a visit",

@@ -72,3 +72,21 @@ def visible_visits(job: Job, viewer: Viewer) -> set[int]:
     for provider in _visible_visits:
         found |= provider(job, viewer)
     return found
+
+
+# What a higher layer may refuse of a move (the approvals app: moving on past a stage the
+# customer has not approved). A guard raises django's ValidationError with the reason; the
+# move is then not made, and the board and the job page show the reason.
+MoveGuard = Callable[[Job, Any, Any], None]
+
+_move_guards: list[MoveGuard] = []
+
+
+def on_move_forward(guard: MoveGuard) -> None:
+    if guard not in _move_guards:
+        _move_guards.append(guard)
+
+
+def check_move_forward(job: Job, current: Any, target: Any) -> None:
+    for guard in _move_guards:
+        guard(job, current, target)

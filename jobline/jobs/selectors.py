@@ -695,14 +695,22 @@ def default_owner_filter(viewer: Viewer | None) -> str:
 # ----------------------------------------------------------------------------- dashboard
 
 DASHBOARD_ROWS = 8
+# A list counts its rows up to this many ("100+" past it): counting a big owner's every job
+# would cost more than the rest of the page.
+DASHBOARD_COUNT_MAX = 100
 
 
 @dataclass(frozen=True)
 class DashboardJobs:
-    """A dashboard list: its first rows and how many there are in all."""
+    """A dashboard list: its first rows and how many there are in all (up to
+    DASHBOARD_COUNT_MAX: ``capped`` says there are more)."""
 
     rows: list[Job]
     total: int
+
+    @property
+    def capped(self) -> bool:
+        return self.total >= DASHBOARD_COUNT_MAX
 
 
 def _my_open_jobs(viewer: Viewer) -> QuerySet[Job]:
@@ -721,7 +729,7 @@ def my_overdue_jobs(*, viewer: Viewer | None, today: dt.date) -> DashboardJobs:
         return DashboardJobs(rows=[], total=0)
     overdue = _my_open_jobs(viewer).filter(due_date__lt=today)
     rows = list(overdue.order_by("due_date", "number")[:DASHBOARD_ROWS])
-    total = len(rows) if len(rows) < DASHBOARD_ROWS else overdue.count()
+    total = len(rows) if len(rows) < DASHBOARD_ROWS else overdue[:DASHBOARD_COUNT_MAX].count()
     return DashboardJobs(rows=rows, total=total)
 
 
@@ -746,5 +754,5 @@ def my_jobs_waiting_on_the_customer(*, viewer: Viewer | None) -> DashboardJobs:
         titles.setdefault(job_id, []).append(title)
     for job in rows:
         job.waiting_for = titles.get(job.pk, [])  # type: ignore[attr-defined]
-    total = len(rows) if len(rows) < DASHBOARD_ROWS else waiting.count()
+    total = len(rows) if len(rows) < DASHBOARD_ROWS else waiting[:DASHBOARD_COUNT_MAX].count()
     return DashboardJobs(rows=rows, total=total)

@@ -24,7 +24,7 @@ from jobline.core import one_time
 from jobline.core.transactions import service
 from jobline.customers import services as customer_services
 from jobline.customers.models import Customer
-from jobline.jobs import activity
+from jobline.jobs import activity, hooks
 from jobline.jobs.changes import job_lock, job_touch, log
 from jobline.jobs.choices import STAGE_ENTRY_KINDS, ActorKind, Visibility
 from jobline.jobs.models import Activity, FieldValue, Job, JobFollower, JobNumberSequence, Message
@@ -215,6 +215,7 @@ def _move(
         missing = missing_required(fields, job_values(locked))
         if missing:
             raise RequiredFieldsMissing(stage=current, fields=missing)
+        hooks.check_move_forward(locked, current, stage)
     now = at or timezone.now()
     before_customer_stage_id = locked.customer_stage_id
     locked.stage = stage

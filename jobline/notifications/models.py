@@ -51,6 +51,8 @@ CUSTOMER_EMAIL_KINDS = frozenset(
         ActivityKind.VISIT_BOOKED,
         ActivityKind.VISIT_MOVED,
         ActivityKind.VISIT_CANCELLED,
+        ActivityKind.APPROVAL_REQUESTED,
+        ActivityKind.APPROVAL_REOPENED,
     }
 )
 # Of those, the ones a customer can switch off with "Notify on replies" / unsubscribe (like

@@ -83,6 +83,10 @@ def alert_text(job: Job, at: dt.datetime) -> str:
             parts.append(f"filled in {labels}")
         elif isinstance(payload, payloads.FileAdded):
             files += 1
+        elif isinstance(payload, payloads.Approved):
+            parts.append(f"approved {payload.label}")
+        elif isinstance(payload, payloads.ChangesRequested):
+            parts.append(f"asked for changes to {payload.label}: “{payload.reason[:80]}”")
     if files > 0:
         parts.append(f"uploaded {files} file{'s' if files != 1 else ''}")
     return f"{name} {'; '.join(parts) or 'did something'}"

@@ -29,6 +29,7 @@ class StageBlueprint:
     visible_to_customer: bool = True
     customer_label: str = ""
     fields: tuple[FieldBlueprint, ...] = field(default_factory=tuple)
+    requires_approval: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ BLUEPRINTS: tuple[PipelineBlueprint, ...] = (
             StageBlueprint("Draft", VIOLET, fields=(
                 FieldBlueprint("Draft version", FieldType.NUMBER),
             )),
-            StageBlueprint("Client review", AMBER, customer_label="Your review", fields=(
+            StageBlueprint("Client review", AMBER, customer_label="Your review",
+                           requires_approval=True, fields=(
                 FieldBlueprint("Client comments", FieldType.LONG_TEXT, visible_to_customer=True,
                                editable_by_customer=True),
             )),
@@ -185,7 +187,8 @@ BLUEPRINTS: tuple[PipelineBlueprint, ...] = (
                 FieldBlueprint("Repair price", FieldType.MONEY, required=True,
                                visible_to_customer=True),
             )),
-            StageBlueprint("Approval", VIOLET, customer_label="Waiting for your approval"),
+            StageBlueprint("Approval", VIOLET, customer_label="Waiting for your approval",
+                           requires_approval=True),
             StageBlueprint("Awaiting parts", SLATE, visible_to_customer=False, fields=(
                 FieldBlueprint("Part ordered", FieldType.TEXT),
                 FieldBlueprint("Supplier order number", FieldType.TEXT),

@@ -111,6 +111,12 @@ class StageForm(forms.Form):
         required=False,
         help_text="Leave empty to show the stage's own name.",
     )
+    requires_approval = forms.BooleanField(
+        label="Customer approves",
+        required=False,
+        help_text="Entering it asks the customer to approve; the job moves on past it only "
+        "once they do (or an Admin or Manager overrides, with a reason).",
+    )
 
     @classmethod
     def initial_for(cls, stage: Stage) -> dict[str, Any]:
@@ -121,6 +127,7 @@ class StageForm(forms.Form):
             "is_cancelled": stage.is_cancelled,
             "internal": not stage.visible_to_customer,
             "customer_label": stage.customer_label,
+            "requires_approval": stage.requires_approval,
         }
 
     def clean_name(self) -> str:
@@ -151,6 +158,7 @@ class StageForm(forms.Form):
             "is_cancelled": data["is_cancelled"],
             "visible_to_customer": not data["internal"],
             "customer_label": data["customer_label"],
+            "requires_approval": data["requires_approval"],
         }
 
 

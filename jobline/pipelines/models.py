@@ -94,6 +94,9 @@ class Stage(models.Model):
     customer_label = models.CharField(
         max_length=80, blank=True, help_text="What the customer reads instead of the stage name."
     )
+    # A job entering it asks its customer to approve (the approvals app), and cannot move on
+    # past it until they do (or an Admin or Manager overrides, with a reason).
+    requires_approval = models.BooleanField(default=False)
     # Deleted stages stay as rows: old feed entries and saved form values still point at them.
     deleted_at = models.DateTimeField(null=True, blank=True)
 

@@ -24,6 +24,7 @@ STAGE_EDITABLE = (
     "is_cancelled",
     "visible_to_customer",
     "customer_label",
+    "requires_approval",
 )
 FIELD_EDITABLE = (
     "label",
@@ -74,6 +75,14 @@ def validate_stage_set(stages: list[Stage]) -> None:
 def _clean_stage(stage: Stage) -> None:
     if stage.is_cancelled and not stage.is_terminal:
         raise ValidationError({"is_cancelled": "Only a stage that finishes the job can be lost."})
+    if stage.requires_approval and not stage.visible_to_customer:
+        raise ValidationError({"requires_approval": (
+            "The customer approves what they can see: an internal stage can't ask for approval."
+        )})  # fmt: skip
+    if stage.requires_approval and stage.is_terminal:
+        raise ValidationError(
+            {"requires_approval": "A stage that finishes the job can't wait for an approval."}
+        )
     stage.full_clean(exclude=["pipeline", "position"])
 
 
@@ -126,6 +135,7 @@ def pipeline_create_from_blueprint(
             is_cancelled=stage_bp.is_cancelled,
             visible_to_customer=stage_bp.visible_to_customer,
             customer_label=stage_bp.customer_label,
+            requires_approval=stage_bp.requires_approval,
         )
         by_label: dict[str, StageField] = {}
         for position, field_bp in enumerate(stage_bp.fields, start=1):

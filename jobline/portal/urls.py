@@ -16,6 +16,11 @@ urlpatterns = [
     path("jobs/<int:job_id>/upload/", views.job_upload, name="upload"),
     path("jobs/<int:job_id>/details/", views.job_fields, name="fields"),
     path(
+        "jobs/<int:job_id>/approvals/<int:approval_id>/",
+        views.approval_answer,
+        name="approval",
+    ),
+    path(
         "jobs/<int:job_id>/requests/<int:request_id>/",
         views.request_upload,
         name="request_upload",

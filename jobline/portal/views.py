@@ -11,13 +11,17 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from jobline.accounts.forms import client_ip
+from jobline.approvals import selectors as approval_selectors
+from jobline.approvals import services as approval_services
+from jobline.approvals.models import Approval
 from jobline.billing import selectors as billing_selectors
 from jobline.billing import services as billing_services
 from jobline.billing import views as billing_views
@@ -136,6 +140,9 @@ def render_job_page(
         "requests": seen.requests(),
         "visits": booking_selectors.customer_visits(job=job, viewer=viewer),
         "payment_requests": billing_selectors.open_invoices_of_job(job, viewer),
+        "approval_request": approval_selectors.waiting_for_customer(job, viewer),
+        "approval_errors": forms.get("approval_errors") or {},
+        "approval_input": forms.get("approval_input") or {},
         "today": billing_services.local_today(job.workspace),
         "request_errors": forms.get("request_errors") or {},
         "preview": preview,
@@ -177,6 +184,35 @@ def visit_calendar_file(request: HttpRequest, booking_id: int) -> HttpResponse:
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="visit-{booking.pk}.ics"'
     return response
+
+
+@customer_required
+@require_POST
+def approval_answer(request: HttpRequest, job_id: int, approval_id: int) -> HttpResponse:
+    """The customer approves what they are asked to (their typed name), or asks for changes."""
+    job, viewer = selectors.customer_job(user=request.user, job_id=job_id)
+    approve = request.POST.get("answer") == "approve"
+    try:
+        approval_services.approval_decide(
+            approval_id=approval_id, viewer=viewer, user=request.user, approve=approve,
+            name=request.POST.get("name", ""), message=request.POST.get("message", ""),
+            ip=client_ip(request),
+        )  # fmt: skip
+    except Approval.DoesNotExist:
+        raise Http404("No such approval.") from None
+    except ValidationError as error:
+        if not hasattr(error, "error_dict"):  # about the request itself: said above the page
+            messages.error(request, " ".join(error.messages))
+            return render_job_page(request, job, viewer, status=400)
+        return render_job_page(
+            request, job, viewer, status=400, approval_errors=error.message_dict,
+            approval_input=request.POST,
+        )  # fmt: skip
+    messages.success(
+        request,
+        "Thank you: your approval is recorded." if approve else "Your request for changes is sent.",
+    )
+    return _back_to(job, "top")
 
 
 @customer_required

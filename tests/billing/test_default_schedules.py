@@ -93,17 +93,7 @@ def test_a_new_job_gets_a_copy_worked_out_once_it_has_a_value(
         ("Install", Decimal("0.00"), "scheduled"),
         ("Balance", Decimal("0.00"), "scheduled"),
     ]
-    rows = [
-        InstalmentInput(
-            id=i.pk,
-            label=i.label,
-            amount_kind=i.amount_kind,
-            percent=i.percent,
-            trigger=i.trigger,
-            trigger_stage=i.trigger_stage,
-        )
-        for i in Instalment.objects.filter(job=job)
-    ]
+    rows = as_typed(job)
     value = Decimal("9999.99")
     services.schedule_save(job=job, value=value, rows=rows, actor=cast.admin, expected_version=None)
     deposit, install = share(value, 30), share(value, 40)
@@ -134,17 +124,7 @@ def test_entering_a_trigger_stage_before_the_job_has_a_value_requests_nothing_ye
     )
     assert not Invoice.objects.exists()
     assert Instalment.objects.get(job=job, label="Deposit").triggered_at is None
-    rows = [
-        InstalmentInput(
-            id=i.pk,
-            label=i.label,
-            amount_kind=i.amount_kind,
-            percent=i.percent,
-            trigger=i.trigger,
-            trigger_stage=i.trigger_stage,
-        )
-        for i in Instalment.objects.filter(job=job)
-    ]
+    rows = as_typed(job)
     services.schedule_save(
         job=job, value=Decimal(1000), rows=rows, actor=cast.admin, expected_version=None
     )

@@ -13,6 +13,7 @@ from PIL import Image
 from jobline.jobs.models import Activity, ActorKind, Attachment, FieldValue, Job, Message
 from jobline.jobs.services import job_move
 from jobline.pipelines.models import Pipeline
+from tests.approvals.helpers import approve_as_customer
 from tests.conftest import Cast
 
 
@@ -125,6 +126,7 @@ def test_a_job_in_an_internal_stage_shows_the_last_visible_stage(
     approval = repair.stages.get(name="Approval")
     job_move(job=priya_job, stage=approval, actor=portal.admin, expected_version=None,
              enforce_required=False)  # fmt: skip
+    approve_as_customer(priya_job)  # Approval asks for the customer's approval (its gate)
     job_move(job=priya_job, stage=repair.stages.get(name="Awaiting parts"), actor=portal.admin,
              expected_version=None)  # fmt: skip
     page = as_priya.get(f"/user/jobs/{priya_job.pk}/").text

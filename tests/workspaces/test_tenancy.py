@@ -20,6 +20,8 @@ from django.utils import timezone
 from PIL import Image
 
 from jobline.accounts.tokens import hash_token
+from jobline.approvals.models import Approval
+from jobline.approvals.services import approval_ask
 from jobline.billing.models import AmountKind, Instalment, PaymentMethod
 from jobline.billing.services import (
     InstalmentInput,
@@ -34,7 +36,7 @@ from jobline.jobs.models import Attachment, DocumentRequest, Job, Message
 from jobline.jobs.services import job_create, message_add
 from jobline.jobs.uploads import attachment_add
 from jobline.notifications.models import EmailKind, EmailStatus, OutgoingEmail
-from jobline.pipelines.models import Pipeline, StageField
+from jobline.pipelines.models import Pipeline, Stage, StageField
 from jobline.pipelines.services import pipeline_create_from_blueprint
 from jobline.quotes.models import Quote, TaxRate
 from jobline.quotes.services import LineInput, quote_create, quote_send, tax_rate_add
@@ -134,6 +136,17 @@ def _instalment(cast: Cast) -> Instalment:
     return instalment
 
 
+def _approval(cast: Cast) -> int:
+    """An open approval of the cast's job (its stage made to require one, as the pipeline
+    editor would)."""
+    existing = Approval.objects.filter(workspace=cast.workspace).first()
+    if existing is not None:
+        return existing.pk
+    job = _job(cast)
+    Stage.objects.filter(pk=job.stage_id).update(requires_approval=True)
+    return approval_ask(job=job, actor=cast.admin).pk
+
+
 def _message(cast: Cast) -> Message:
     return message_add(job=_job(cast), body="Hello", visibility="customer", actor=cast.admin)
 
@@ -171,6 +184,7 @@ ID_SOURCES: dict[str, Callable[[Cast], int]] = {
     "instalment_id": lambda cast: _instalment(cast).pk,
     "payment_id": lambda cast: _instalment(cast).payments.get().pk,
     "invoice_id": lambda cast: _instalment(cast).invoices.get().pk,
+    "approval_id": _approval,
     # (Through the quote: it switches Quotes on.)
     "rate_id": lambda cast: Quote.objects.get(pk=_quote(cast)).lines.get().tax_rate_id,
     "invitation_id": lambda cast: (

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.approvals.demo import add_demo_approvals
 from jobline.billing.demo import add_demo_schedules
 from jobline.bookings.demo import add_demo_bookings
 from jobline.customers.models import Customer
@@ -130,6 +131,7 @@ class Command(BaseCommand):
         schedules_added = add_demo_schedules(
             workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
         )
+        approvals = add_demo_approvals(workspace=workspace, customer_email=DEMO_CUSTOMER_EMAIL)
         # The demo's histories are dated weeks back: they are not news, so the customer
         # e-mails they queued are dropped (their delivery tasks then find nothing to send).
         OutgoingEmail.objects.filter(
@@ -142,6 +144,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  {visits_added} visits added to the calendar.")
         self.stdout.write(f"  {quotes_added} quotes written, one waiting in the portal.")
         self.stdout.write(f"  {schedules_added} jobs given a payment schedule.")
+        self.stdout.write(f"  {approvals} customer approvals, one waiting in the portal.")
         self.stdout.write("  Sign in at http://127.0.0.1:8000/ with any of these:")
         for email, _full_name, role in DEMO_STAFF:
             self.stdout.write(f"    {role.label:<8} {email:<28} password: {DEMO_PASSWORD}")

@@ -1,0 +1,284 @@
+"""Customer approvals, from the written rule:
+- a stage can require the customer's approval; a job entering it asks its customer (a
+  customer-visible entry and e-mail); re-entering an approved stage asks nothing again;
+- the job cannot move on past the stage until approved (moving back is always allowed); an
+  Admin or Manager may override with a reason, which the feed records; Staff may not;
+- the customer approves with their typed name (recorded with the time, the network address
+  and a hash of what they approved) or requests changes with a message; approving twice, or
+  a request since replaced, is refused with a message;
+- only a material change reopens an approval given: a new file attached, or the job's value
+  changing; anything else (a renamed job, a message edit) does not;
+- the customer's answer notifies the job's owner (bell); another customer gets a 404;
+- an internal stage cannot ask for approval."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from jobline.approvals import services
+from jobline.approvals.models import Approval, ApprovalStatus
+from jobline.billing import services as billing_services
+from jobline.billing.services import InstalmentInput
+from jobline.jobs.choices import ActivityKind, Visibility
+from jobline.jobs.models import Activity, Job
+from jobline.jobs.services import job_create, job_move, job_update
+from jobline.jobs.uploads import attachment_add
+from jobline.notifications.models import Notification
+from jobline.pipelines.models import Pipeline, Stage
+from jobline.pipelines.services import pipeline_create_from_blueprint, stage_update
+from tests.bookings.conftest import text_of
+from tests.conftest import Cast, client_for, make_user
+
+
+@pytest.fixture
+def legal(cast: Cast) -> Pipeline:
+    cast.workspace.portal_enabled = True
+    cast.workspace.save()
+    cast.customer.portal_user = make_user(cast.customer.email, cast.customer.name)
+    cast.customer.save()
+    return pipeline_create_from_blueprint(
+        workspace=cast.workspace, blueprint_key="legal", actor=cast.admin
+    )
+
+
+def stage_of(pipeline: Pipeline, name: str) -> Stage:
+    return pipeline.stages.get(name=name, deleted_at__isnull=True)
+
+
+def move(cast: Cast, job: Job, name: str, *, enforce: bool = True) -> Job:
+    return job_move(job=Job.objects.get(pk=job.pk), stage=stage_of(job.pipeline, name),
+                    actor=cast.admin, expected_version=None, enforce_required=enforce)  # fmt: skip
+
+
+@pytest.fixture
+def in_review(cast: Cast, legal: Pipeline) -> Job:
+    """Priya's lease, owned by Sam, moved into Client review (which requires approval)."""
+    job = job_create(workspace=cast.workspace, pipeline=legal, title="Lease renewal",
+                     actor=cast.admin, owner=cast.staff, customer=cast.customer)  # fmt: skip
+    for name in ("Research", "Draft", "Client review"):
+        move(cast, job, name, enforce=False)
+    return Job.objects.get(pk=job.pk)
+
+
+def the_approval(job: Job) -> Approval:
+    return Approval.objects.exclude(status=ApprovalStatus.SUPERSEDED).get(job=job)
+
+
+def answer(cast: Cast, job: Job, approval: Approval, **data: str):  # type: ignore[no-untyped-def]
+    return client_for(cast.customer.portal_user).post(
+        f"/user/jobs/{job.pk}/approvals/{approval.pk}/", data
+    )
+
+
+def a_file(cast: Cast, job: Job, name: str = "draft-lease.pdf") -> object:
+    upload = SimpleUploadedFile(name, b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF")
+    return attachment_add(job=job, upload=upload, visibility=Visibility.CUSTOMER, actor=cast.admin)
+
+
+def test_entering_the_stage_asks_the_customer(cast: Cast, in_review: Job) -> None:
+    approval = the_approval(in_review)
+    assert approval.status == ApprovalStatus.PENDING
+    assert approval.label == "Your review"
+    entry = Activity.objects.get(job=in_review, kind=ActivityKind.APPROVAL_REQUESTED)
+    assert entry.visibility == Visibility.CUSTOMER
+    page = client_for(cast.customer.portal_user).get(f"/user/jobs/{in_review.pk}/")
+    assert "Your approval is needed: Your review" in text_of(page.text)
+    assert "asked for your approval: Your review" in text_of(page.text)
+
+
+def test_the_job_cannot_move_on_until_approved(cast: Cast, in_review: Job) -> None:
+    with pytest.raises(ValidationError) as refused:
+        move(cast, in_review, "Filing")
+    assert "Client review waits for the customer's approval" in str(refused.value)
+    moved_back = move(cast, in_review, "Draft")  # back is always allowed
+    assert moved_back.stage.name == "Draft"
+    move(cast, in_review, "Client review")
+    response = client_for(cast.staff).post(
+        f"/jobs/{in_review.number}/move/",
+        {
+            "stage": stage_of(in_review.pipeline, "Filing").pk,
+            "version": Job.objects.get(pk=in_review.pk).version,
+        },
+    )
+    assert response.status_code == 400
+    assert "waits for the customer's approval" in text_of(response.text)
+    assert Job.objects.get(pk=in_review.pk).stage.name == "Client review"
+
+
+def test_the_board_says_why_the_move_is_refused(cast: Cast, in_review: Job) -> None:
+    response = client_for(cast.staff).post(
+        f"/jobs/{in_review.number}/move/",
+        {"stage": stage_of(in_review.pipeline, "Filing").pk, "from": "board",
+         "version": Job.objects.get(pk=in_review.pk).version},
+        headers={"HX-Request": "true"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert "waits for the customer's approval" in response.headers["HX-Trigger"]
+
+
+def test_the_customer_approves_with_their_name_and_it_is_recorded(
+    cast: Cast, in_review: Job
+) -> None:
+    approval = the_approval(in_review)
+    refused = answer(cast, in_review, approval, answer="approve", name="  ")
+    assert refused.status_code == 400
+    assert "Type your name to approve." in text_of(refused.text)
+    assert the_approval(in_review).status == ApprovalStatus.PENDING
+    done = answer(cast, in_review, approval, answer="approve", name="Priya Natarajan")
+    assert done.status_code == 302
+    approved = the_approval(in_review)
+    assert approved.status == ApprovalStatus.APPROVED
+    assert approved.decided_name == "Priya Natarajan"
+    assert approved.decided_ip == "127.0.0.1"
+    assert approved.decided_hash == services.content_hash(approved)
+    bell = Notification.objects.get(recipient=cast.staff, job=in_review)
+    assert "approved Your review" in bell.text
+    assert move(cast, in_review, "Filing").stage.name == "Filing"
+    again = answer(cast, in_review, approval, answer="approve", name="Priya Natarajan")
+    assert again.status_code in (400, 404)
+
+
+def test_approving_twice_is_refused_with_a_message(cast: Cast, in_review: Job) -> None:
+    approval = the_approval(in_review)
+    answer(cast, in_review, approval, answer="approve", name="Priya")
+    second = answer(cast, in_review, approval, answer="approve", name="Priya")
+    assert second.status_code == 400
+    assert "You approved this already." in text_of(second.text)
+    assert Activity.objects.filter(job=in_review, kind=ActivityKind.APPROVED).count() == 1
+
+
+def test_requesting_changes_then_a_superseded_request_cannot_be_answered(
+    cast: Cast, in_review: Job
+) -> None:
+    first = the_approval(in_review)
+    empty = answer(cast, in_review, first, answer="changes", message="")
+    assert "Say what you would like changed." in text_of(empty.text)
+    answer(cast, in_review, first, answer="changes", message="Clause 4 is wrong")
+    assert the_approval(in_review).status == ApprovalStatus.CHANGES_REQUESTED
+    with pytest.raises(ValidationError) as refused:
+        move(cast, in_review, "Filing")
+    assert "the customer asked for changes" in str(refused.value)
+    client_for(cast.staff).post(f"/approvals/{first.pk}/edit/", {"message": "Clause 4 fixed"})
+    second = the_approval(in_review)
+    assert second.pk != first.pk and second.status == ApprovalStatus.PENDING
+    assert second.message == "Clause 4 fixed"
+    stale = answer(cast, in_review, first, answer="approve", name="Priya")
+    assert stale.status_code == 404  # a replaced request is no longer the customer's to see
+    assert answer(cast, in_review, second, answer="approve", name="Priya").status_code == 302
+
+
+def test_an_override_needs_a_money_role_and_a_reason(cast: Cast, in_review: Job) -> None:
+    approval = the_approval(in_review)
+    url = f"/approvals/{approval.pk}/override/"
+    assert client_for(cast.staff).post(url, {"reason": "In a hurry"}).status_code == 403
+    client_for(cast.manager).post(url, {"reason": "  "})
+    assert the_approval(in_review).status == ApprovalStatus.PENDING
+    client_for(cast.manager).post(url, {"reason": "Approved on the phone"})
+    overridden = the_approval(in_review)
+    assert overridden.status == ApprovalStatus.OVERRIDDEN
+    entry = Activity.objects.get(job=in_review, kind=ActivityKind.APPROVAL_OVERRIDDEN)
+    assert entry.visibility == Visibility.INTERNAL
+    assert entry.payload.reason == "Approved on the phone"
+    assert move(cast, in_review, "Filing").stage.name == "Filing"
+    page = client_for(cast.customer.portal_user).get(f"/user/jobs/{in_review.pk}/")
+    assert "Approved on the phone" not in page.text
+
+
+def test_reentering_an_approved_stage_asks_nothing_again(cast: Cast, in_review: Job) -> None:
+    answer(cast, in_review, the_approval(in_review), answer="approve", name="Priya")
+    move(cast, in_review, "Draft")
+    move(cast, in_review, "Client review")
+    assert Approval.objects.filter(job=in_review).count() == 1
+    assert the_approval(in_review).status == ApprovalStatus.APPROVED
+
+
+def test_a_new_file_reopens_an_approval_given(cast: Cast, in_review: Job) -> None:
+    answer(cast, in_review, the_approval(in_review), answer="approve", name="Priya")
+    given = the_approval(in_review)
+    refused = client_for(cast.admin).post(
+        f"/approvals/{given.pk}/edit/", {"message": "Other words"}
+    )
+    assert refused.status_code == 302
+    assert the_approval(in_review).pk == given.pk  # a message alone does not reopen it
+    attached = a_file(cast, in_review)
+    client_for(cast.admin).post(
+        f"/approvals/{given.pk}/edit/", {"message": "", "file": attached.pk}
+    )
+    reopened = the_approval(in_review)
+    assert reopened.pk != given.pk and reopened.status == ApprovalStatus.PENDING
+    assert reopened.changed == "New file: draft-lease.pdf"
+    assert [f.pk for f in reopened.files.all()] == [attached.pk]
+    page = client_for(cast.customer.portal_user).get(f"/user/jobs/{in_review.pk}/")
+    assert "What changed: New file: draft-lease.pdf" in text_of(page.text)
+    with pytest.raises(ValidationError):
+        move(cast, in_review, "Filing")
+
+
+def test_the_value_changing_reopens_it_and_other_changes_do_not(cast: Cast, in_review: Job) -> None:
+    answer(cast, in_review, the_approval(in_review), answer="approve", name="Priya")
+    given = the_approval(in_review)
+    job_update(job=Job.objects.get(pk=in_review.pk), actor=cast.admin, expected_version=None,
+               title="Lease renewal (shop)")  # fmt: skip
+    assert the_approval(in_review).pk == given.pk
+    rows = [InstalmentInput(id=i.pk, label=i.label, amount_kind=i.amount_kind, percent=i.percent,
+                            trigger=i.trigger, trigger_stage=i.trigger_stage)
+            for i in in_review.instalments.all()]  # fmt: skip
+    billing_services.schedule_save(job=Job.objects.get(pk=in_review.pk), value=Decimal(2400),
+                                   rows=rows, actor=cast.admin, expected_version=None)  # fmt: skip
+    reopened = the_approval(in_review)
+    assert reopened.pk != given.pk and reopened.changed == "The job's value changed"
+    assert reopened.value == Decimal("2400.00")
+    entry = Activity.objects.filter(job=in_review, kind=ActivityKind.APPROVAL_REOPENED).get()
+    assert "2400" not in str(entry.data) and "2,400" not in str(entry.data)
+
+
+def test_another_customer_gets_404(cast: Cast, in_review: Job) -> None:
+    tom = cast.second_customer
+    tom.portal_user = make_user(tom.email, tom.name)
+    tom.save()
+    approval = the_approval(in_review)
+    response = client_for(tom.portal_user).post(
+        f"/user/jobs/{in_review.pk}/approvals/{approval.pk}/", {"answer": "approve", "name": "Tom"}
+    )
+    assert response.status_code == 404
+    assert the_approval(in_review).status == ApprovalStatus.PENDING
+
+
+def test_an_internal_stage_cannot_ask_for_approval(cast: Cast, legal: Pipeline) -> None:
+    research = stage_of(legal, "Research")
+    with pytest.raises(ValidationError) as refused:
+        stage_update(stage=research, actor=cast.admin, visible_to_customer=False,
+                     requires_approval=True)  # fmt: skip
+    assert "an internal stage can't ask for approval" in str(refused.value)
+
+
+def test_a_stage_made_internal_later_hides_its_approval_from_the_customer(
+    cast: Cast, in_review: Job
+) -> None:
+    review = stage_of(in_review.pipeline, "Client review")
+    stage_update(stage=review, actor=cast.admin, requires_approval=False,
+                 visible_to_customer=False)  # fmt: skip
+    page = client_for(cast.customer.portal_user).get(f"/user/jobs/{in_review.pk}/")
+    assert "Your approval is needed" not in page.text
+    assert "Your review" not in text_of(page.text)
+
+
+def test_the_pipeline_editor_sets_it(cast: Cast, legal: Pipeline) -> None:
+    draft = stage_of(legal, "Draft")
+    page = client_for(cast.admin).get(f"/jobs/pipelines/stages/{draft.pk}/")
+    assert page.status_code == 200
+    assert "Customer approves" in text_of(page.text)
+
+
+def test_staff_job_page_shows_the_approval(cast: Cast, in_review: Job) -> None:
+    page = client_for(cast.staff).get(f"/jobs/{in_review.number}/")
+    words = text_of(page.text)
+    assert "Customer approval" in words and "Waiting for the customer" in words
+    assert "Override the approval" not in words  # Staff cannot override
+    assert "Override the approval" in text_of(
+        client_for(cast.admin).get(f"/jobs/{in_review.number}/").text
+    )
