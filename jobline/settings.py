@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "jobline.jobs",
     "jobline.approvals",
     "jobline.bookings",
+    "jobline.followups",
     "jobline.quotes",
     "jobline.billing",
     "jobline.portal",

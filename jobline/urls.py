@@ -21,6 +21,7 @@ urlpatterns = [
     path("q/", include("jobline.quotes.public_urls")),
     path("billing/", include("jobline.billing.urls")),
     path("approvals/", include("jobline.approvals.urls")),
+    path("followups/", include("jobline.followups.urls")),
     path("user/", include("jobline.portal.urls")),
     path("notifications/", include("jobline.notifications.urls")),
 ]

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from jobline.bookings import feeds, selectors, services
 from jobline.bookings.forms import AttachForm, BookingForm, MoveForm, StatusForm, initial_when
-from jobline.bookings.models import Booking, BookingStatus, CalendarFeed
+from jobline.bookings.models import TITLE_MAX, Booking, BookingStatus, CalendarFeed
 from jobline.core import one_time, wall_time
 from jobline.jobs import selectors as job_selectors
 from jobline.jobs.views.common import apply_errors, job_url
@@ -199,6 +199,9 @@ def _prefill(request: HttpRequest) -> tuple[dict[str, Any], Any]:
     if job_number is not None:
         job = job_selectors.get_job(viewer=request_viewer(request), number=job_number)
         initial.update({"job": job.number, "title": job.title, "customer": job.customer_id})
+        # A follow-up's "Book the follow-up" names the visit (?title=6-week review).
+        if title := request.GET.get("title", "").strip()[:TITLE_MAX]:
+            initial["title"] = title
         if job.owner_id and "staff" not in initial:
             owner = next(
                 (m for m in selectors.members(workspace) if m.user_id == job.owner_id), None

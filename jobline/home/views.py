@@ -1,6 +1,6 @@
 """The start page: what needs the signed-in member today — their visits, their overdue jobs,
-the jobs waiting on a customer, what customers did that they have not read, and (for the
-roles that see money) this month's money."""
+the jobs waiting on a customer, the follow-ups due this week, what customers did that they
+have not read, and (for the roles that see money) this month's money."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from jobline.billing import selectors as billing_selectors
 from jobline.bookings import selectors as booking_selectors
 from jobline.core import wall_time
 from jobline.customers import selectors as customer_selectors
+from jobline.followups import selectors as followup_selectors
 from jobline.jobs import selectors as job_selectors
 from jobline.notifications import selectors as notification_selectors
 from jobline.workspaces.permissions import member_required
@@ -50,6 +51,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             if jobs_on
             else None,
             "waiting": job_selectors.my_jobs_waiting_on_the_customer(viewer=viewer)
+            if jobs_on
+            else None,
+            "follow_ups": followup_selectors.due_this_week(
+                viewer=viewer, today=today, time_zone=workspace.time_zone
+            )
             if jobs_on
             else None,
             "unread": notification_selectors.unread_about_jobs(

@@ -786,6 +786,39 @@ class ApprovalOverridden(_ApprovalPayload):
     KIND: ClassVar[str] = ActivityKind.APPROVAL_OVERRIDDEN
 
 
+def _iso(moment: dt.datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+@_kind
+@dataclass(frozen=True, slots=True)
+class FollowUpDue(Payload):
+    """A follow-up check-in fell due (followups app): which, and its window then (UTC)."""
+
+    KIND: ClassVar[str] = ActivityKind.FOLLOW_UP_DUE
+    follow_up_id: int | None
+    label: str
+    window_starts_at: dt.datetime | None = None
+    window_ends_at: dt.datetime | None = None
+
+    def to_data(self) -> JSON:
+        return {
+            "follow_up": self.follow_up_id,
+            "label": self.label,
+            "window_starts_at": _iso(self.window_starts_at),
+            "window_ends_at": _iso(self.window_ends_at),
+        }
+
+    @classmethod
+    def from_data(cls, data: JSON) -> FollowUpDue:
+        return cls(
+            follow_up_id=_int(data.get("follow_up")),
+            label=_text(data.get("label")),
+            window_starts_at=_instant(data.get("window_starts_at")),
+            window_ends_at=_instant(data.get("window_ends_at")),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Unknown(Payload):
     """An entry of a kind this code no longer writes: shown by its kind's name only."""

@@ -53,6 +53,7 @@ class ActivityKind(models.TextChoices):
     APPROVED = "approved", "Approved"
     CHANGES_REQUESTED = "changes_requested", "Changes requested"
     APPROVAL_OVERRIDDEN = "approval_overridden", "Approval overridden"
+    FOLLOW_UP_DUE = "follow_up_due", "Follow-up due"
 
 
 # The feed's type filter groups kinds the way people think of them.

@@ -15,6 +15,9 @@ def on_activity_logged(activity: Activity) -> None:
     """A customer's own action alerts the job's staff; a change staff made that the customer
     may see goes to the customer's digest; an instalment requested asks the customer for its
     invoice's money."""
+    if activity.kind == ActivityKind.FOLLOW_UP_DUE:
+        services.tell_owner_follow_up_due(activity)
+        return
     if activity.kind == ActivityKind.INSTALMENT_REQUESTED:
         invoice = billing_selectors.invoice_of_request(activity)
         if invoice is not None:

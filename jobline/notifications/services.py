@@ -216,3 +216,26 @@ def tell_owner_of_decision(*, quote: Quote, kind: str) -> None:
         )
         emails.quote_queue(quote=quote, kind=EmailKind.QUOTE_DECIDED, recipient=person,
                            to_address=person.email, lines=[text])  # fmt: skip
+
+
+def tell_owner_follow_up_due(activity: Activity) -> Notification | None:
+    """A follow-up fell due: the job's owner hears it (bell and e-mail), to book it. No owner,
+    or one who left: nobody (the dashboard lists it for whoever owns the job later)."""
+    job = activity.job
+    owner = job.owner
+    if (
+        owner is None
+        or not owner.is_active
+        or not Membership.objects.active()
+        .filter(workspace_id=job.workspace_id, user=owner)
+        .exists()
+    ):
+        return None
+    label = getattr(activity.payload, "label", "A follow-up")
+    text = f"{job.reference} {job.title}: the {label} is due — book it"[:255]
+    notification = Notification.objects.create(
+        recipient=owner, workspace_id=job.workspace_id, job=job, text=text,
+        created_at=activity.created_at,
+    )  # fmt: skip
+    emails.staff_alert_queue(job=job, recipient=owner, text=text, at=activity.created_at)
+    return notification

@@ -21,6 +21,18 @@ class FieldBlueprint:
 
 
 @dataclass(frozen=True)
+class FollowUpBlueprint:
+    """A follow-up the stage schedules (the follow-ups app makes it): due ``weeks`` after a job
+    enters the stage, booked by a visit from ``from_weeks`` to ``to_weeks`` after."""
+
+    label: str
+    weeks: int
+    from_weeks: int
+    to_weeks: int
+    email_customer: bool = False
+
+
+@dataclass(frozen=True)
 class StageBlueprint:
     name: str
     colour: str
@@ -30,6 +42,7 @@ class StageBlueprint:
     customer_label: str = ""
     fields: tuple[FieldBlueprint, ...] = field(default_factory=tuple)
     requires_approval: bool = False
+    follow_ups: tuple[FollowUpBlueprint, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,9 @@ BLUEPRINTS: tuple[PipelineBlueprint, ...] = (
                                visible_to_customer=True, editable_by_customer=True,
                                condition=("Has allergies", "true")),
                 FieldBlueprint("Patch test date", FieldType.DATE),
+            ), follow_ups=(
+                FollowUpBlueprint("6-week review", 6, 4, 8, email_customer=True),
+                FollowUpBlueprint("12-week check-in", 12, 10, 14, email_customer=True),
             )),
             StageBlueprint("6-week review", VIOLET, fields=(
                 FieldBlueprint("Healing notes", FieldType.LONG_TEXT),
