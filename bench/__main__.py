@@ -9,7 +9,9 @@ Environment:
                       over HTTP BENCH_HTTP_WARMUP, default 10)
   BENCH_RESET=1       throw the benchmark databases away and generate them again
   BENCH_ONLY          board,column,list,search,job,move,week,visits,feed,feed_304,feed_cold,
-                      quotes,quotes_search,quotes_status — a subset of the scenarios
+                      quotes,quotes_search,quotes_status,money_job,money_column,money_page,
+                      dashboard,trigger_move — a subset of the scenarios (the last five,
+                      issue 12's, are measured in-process only)
   BENCH_EXPLAIN=1     also print the plans of each scenario's slowest queries (in-process)
   BENCH_POSTGRES_URL  default postgres://postgres@127.0.0.1:5432/jobline_bench
   BENCH_SQLITE_PATH   default var/bench.sqlite3
