@@ -429,3 +429,24 @@ def section_of_card(html: str, job: Job) -> str:
     """The board card of the job, up to its end."""
     start = html.index(f'id="job-card-{job.number}"')
     return html[start : html.index("</li>", start)]
+
+
+def test_staff_see_no_amount_anywhere_they_go(cast: Cast, scheduled: Job) -> None:
+    """The job page, its feed, the board, the list and its CSV, the dashboard: a requested,
+    part-paid deposit leaves no amount on any of them for Staff."""
+    admin = client_for(cast.admin)
+    deposit = Instalment.objects.get(job=scheduled, label="Deposit")
+    admin.post(f"/billing/instalments/{deposit.pk}/request/")
+    paid = {"amount": "1234.56", "paid_on": dt.date.today().isoformat(), "method": "cash"}
+    admin.post(f"/billing/instalments/{deposit.pk}/pay/", paid)
+    staff = client_for(cast.staff)
+    pages = [
+        staff.get(f"/jobs/{scheduled.number}/").text,
+        staff.get(f"/jobs/board/{scheduled.pipeline_id}/?cards=all").text,
+        staff.get("/jobs/?owner=all").text,
+        b"".join(staff.get("/jobs/export.csv?owner=all").streaming_content).decode(),
+        staff.get("/dashboard/").text,
+    ]
+    for text in pages:
+        for amount in ("12,000", "12000", "3,600", "3600", "1,234.56", "1234.56", "2,365.44", "2365.44"):
+            assert amount not in text
