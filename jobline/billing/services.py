@@ -51,6 +51,7 @@ from jobline.core import wall_time
 from jobline.core.transactions import service
 from jobline.jobs import activity
 from jobline.jobs.changes import job_lock, job_touch, log
+from jobline.jobs.choices import Visibility
 from jobline.jobs.models import Job
 from jobline.pipelines.models import Pipeline, Stage
 from jobline.quotes.models import Quote
@@ -60,6 +61,8 @@ from jobline.workspaces.models import Workspace
 from jobline.workspaces.services import audit_record
 
 REASON_MAX = 300
+# The money entries are the customer's to read (by name and invoice; they carry no amounts).
+SEEN = Visibility.CUSTOMER
 
 
 @dataclass(frozen=True)
@@ -493,7 +496,7 @@ def _request(
     instalment.updated_at = at
     instalment.save(update_fields=["status", "requested_at", "void_reason", "updated_at"])
     _refresh_outstanding(job)
-    log(job=job, actor=actor, at=at, payload=activity.InstalmentRequested(
+    log(job=job, actor=actor, at=at, visibility=SEEN, payload=activity.InstalmentRequested(
         instalment_id=instalment.pk, label=instalment.label, invoice=invoice.reference,
         reason=why, invoice_id=invoice.pk,
     ))  # fmt: skip
@@ -623,7 +626,7 @@ def instalment_void(
         with contextlib.suppress(ScheduleError):
             _respread(job, instalments, job.value)
     job_touch(job, at=now)
-    log(job=job, actor=actor, at=now, payload=activity.InstalmentVoided(
+    log(job=job, actor=actor, at=now, visibility=SEEN, payload=activity.InstalmentVoided(
         instalment_id=locked.pk, label=locked.label,
         invoice=invoice.reference if invoice else "", reason=reason,
         invoice_id=invoice.pk if invoice else None,
@@ -695,7 +698,7 @@ def payment_record(
     locked.save(update_fields=["paid", "status", "updated_at"])
     _refresh_outstanding(job)
     job_touch(job, at=now)
-    log(job=job, actor=actor, at=now, payload=activity.PaymentRecorded(
+    log(job=job, actor=actor, at=now, visibility=SEEN, payload=activity.PaymentRecorded(
         instalment_id=locked.pk, label=locked.label,
         invoice=invoice.reference if invoice else "",
         invoice_id=invoice.pk if invoice else None,
@@ -740,7 +743,7 @@ def payment_refund(
     locked.save(update_fields=["paid", "status", "updated_at"])
     _refresh_outstanding(job)
     job_touch(job, at=now)
-    log(job=job, actor=actor, at=now, payload=activity.PaymentRefunded(
+    log(job=job, actor=actor, at=now, visibility=SEEN, payload=activity.PaymentRefunded(
         instalment_id=locked.pk, label=locked.label,
         invoice=payment.invoice.reference if payment.invoice else "", reason=reason,
         invoice_id=payment.invoice_id,

@@ -106,6 +106,12 @@ CUSTOMER_KINDS: frozenset[str] = frozenset(
         ActivityKind.APPROVAL_REOPENED,
         ActivityKind.APPROVED,
         ActivityKind.CHANGES_REQUESTED,
+        # The money asked of them and received from them, by name and invoice (the entries
+        # carry no amounts; the invoice page shows them).
+        ActivityKind.INSTALMENT_REQUESTED,
+        ActivityKind.INSTALMENT_VOIDED,
+        ActivityKind.PAYMENT_RECORDED,
+        ActivityKind.PAYMENT_REFUNDED,
     }
 )
 

@@ -101,6 +101,9 @@ def _read(
             return None  # a stage internal now: no trace
         return APPROVAL_WORDS[payload.KIND].format(label=payload.label,
                                                     reason=payload.reason), {}  # fmt: skip
+    if isinstance(payload, activity.InstalmentRequested | activity.InstalmentVoided
+                  | activity.PaymentRecorded | activity.PaymentRefunded):  # fmt: skip
+        return MONEY_WORDS[payload.KIND].format(label=payload.label, invoice=payload.invoice), {}
     if isinstance(payload, activity.RequestCreated):
         return f"asked for: {payload.title}", {}
     if isinstance(payload, activity.RequestFulfilled):
@@ -119,6 +122,13 @@ def _read(
         return (f"updated {stage_label}" if stage_label else "updated details"), {"lines": lines}
     return None
 
+
+MONEY_WORDS = {
+    ActivityKind.INSTALMENT_REQUESTED: "asked for the {label} ({invoice})",
+    ActivityKind.INSTALMENT_VOIDED: "cancelled the request for the {label} ({invoice})",
+    ActivityKind.PAYMENT_RECORDED: "received your payment towards the {label} ({invoice})",
+    ActivityKind.PAYMENT_REFUNDED: "refunded part of your payment towards the {label}",
+}
 
 APPROVAL_WORDS = {
     ActivityKind.APPROVAL_REQUESTED: "asked for your approval: {label}",

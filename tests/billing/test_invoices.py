@@ -32,7 +32,7 @@ from jobline.pipelines.models import Pipeline
 from jobline.pipelines.services import pipeline_create_from_blueprint
 from jobline.quotes import services as quote_services
 from jobline.quotes.models import Quote
-from tests.bookings.conftest import text_of
+from tests.bookings.conftest import section, text_of
 from tests.conftest import Cast, client_for, make_user
 from tests.quotes.test_quote_views import a_quote, accepted, add_vat, quotes_everywhere, sent
 
@@ -262,3 +262,19 @@ def test_the_payments_settings_are_saved_and_checked(cast: Cast) -> None:
     cast.workspace.refresh_from_db()
     assert cast.workspace.reminder_days == [2, 9]
     assert client_for(cast.manager).get("/settings/payments/").status_code == 403
+
+
+def test_the_customers_feed_says_what_was_asked_and_received_without_amounts(
+    cast: Cast, invoice: Invoice
+) -> None:
+    services.payment_record(instalment=invoice.instalment, amount="400",
+                            paid_on=dt.date.today(), method="card", actor=cast.admin)  # fmt: skip
+    page = client_for(cast.customer.portal_user).get(f"/user/jobs/{invoice.job_id}/")
+    feed = (
+        text_of(section(page.text, "conversation"))
+        if 'id="conversation"' in page.text
+        else (text_of(page.text))
+    )
+    assert "asked for the Balance (INV-1001)" in feed
+    assert "received your payment towards the Balance (INV-1001)" in feed
+    assert "400.00" not in feed.replace("Payment requested", "")  # no amount in the feed lines

@@ -448,5 +448,14 @@ def test_staff_see_no_amount_anywhere_they_go(cast: Cast, scheduled: Job) -> Non
         staff.get("/dashboard/").text,
     ]
     for text in pages:
-        for amount in ("12,000", "12000", "3,600", "3600", "1,234.56", "1234.56", "2,365.44", "2365.44"):
+        for amount in (
+            "12,000",
+            "12000",
+            "3,600",
+            "3600",
+            "1,234.56",
+            "1234.56",
+            "2,365.44",
+            "2365.44",
+        ):
             assert amount not in text
