@@ -270,11 +270,7 @@ def test_the_customers_feed_says_what_was_asked_and_received_without_amounts(
     services.payment_record(instalment=invoice.instalment, amount="400",
                             paid_on=dt.date.today(), method="card", actor=cast.admin)  # fmt: skip
     page = client_for(cast.customer.portal_user).get(f"/user/jobs/{invoice.job_id}/")
-    feed = (
-        text_of(section(page.text, "conversation"))
-        if 'id="conversation"' in page.text
-        else (text_of(page.text))
-    )
+    feed = text_of(section(page.text, "conversation"))
     assert "asked for the Balance (INV-1001)" in feed
     assert "received your payment towards the Balance (INV-1001)" in feed
-    assert "400.00" not in feed.replace("Payment requested", "")  # no amount in the feed lines
+    assert "£" not in feed  # the entries name what and which invoice, never how much
