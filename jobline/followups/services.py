@@ -27,7 +27,7 @@ from jobline.followups.models import (
 )
 from jobline.jobs import activity
 from jobline.jobs.changes import job_lock, log
-from jobline.jobs.choices import STAGE_ENTRY_KINDS
+from jobline.jobs.choices import STAGE_ENTRY_KINDS, Visibility
 from jobline.jobs.models import Activity, Job
 from jobline.pipelines.models import Pipeline, Stage
 from jobline.workspaces.services import audit_record
@@ -146,7 +146,8 @@ def on_activity_logged(entry: Activity) -> None:
 
 def follow_ups_notice(*, now: dt.datetime | None = None) -> int:
     """Mark every follow-up that has come due (the periodic job): one claimed by a
-    conditional UPDATE in the same transaction as its feed entry (which tells the owner), so
+    conditional UPDATE in the same transaction as its feed entry (which tells the owner; and,
+    when its stage says so and the portal is on, one that asks the customer to book), so
     running twice tells once. One with a visit already in its window is due without news.
     Returns how many owners were told."""
     now = now or timezone.now()
@@ -169,6 +170,12 @@ def follow_ups_notice(*, now: dt.datetime | None = None) -> int:
                 window_starts_at=follow_up.window_starts_at,
                 window_ends_at=follow_up.window_ends_at,
             ))  # fmt: skip
+            if follow_up.email_customer and job.customer_id and job.workspace.portal_enabled:
+                # The stage says to tell them: an entry of their feed, which their digest
+                # e-mails ("time to book your review").
+                log(job=job, actor=None, at=now, visibility=Visibility.CUSTOMER,
+                    payload=activity.FollowUpInvited(follow_up_id=follow_up.pk,
+                                                     label=follow_up.label))  # fmt: skip
             told += 1
     return told
 

@@ -786,6 +786,23 @@ class ApprovalOverridden(_ApprovalPayload):
     KIND: ClassVar[str] = ActivityKind.APPROVAL_OVERRIDDEN
 
 
+@_kind
+@dataclass(frozen=True, slots=True)
+class FollowUpInvited(Payload):
+    """The customer is asked to book a follow-up that fell due (followups app)."""
+
+    KIND: ClassVar[str] = ActivityKind.FOLLOW_UP_INVITED
+    follow_up_id: int | None
+    label: str
+
+    def to_data(self) -> JSON:
+        return {"follow_up": self.follow_up_id, "label": self.label}
+
+    @classmethod
+    def from_data(cls, data: JSON) -> FollowUpInvited:
+        return cls(follow_up_id=_int(data.get("follow_up")), label=_text(data.get("label")))
+
+
 def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 

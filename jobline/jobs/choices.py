@@ -54,6 +54,7 @@ class ActivityKind(models.TextChoices):
     CHANGES_REQUESTED = "changes_requested", "Changes requested"
     APPROVAL_OVERRIDDEN = "approval_overridden", "Approval overridden"
     FOLLOW_UP_DUE = "follow_up_due", "Follow-up due"
+    FOLLOW_UP_INVITED = "follow_up_invited", "Asked to book a follow-up"
 
 
 # The feed's type filter groups kinds the way people think of them.
@@ -112,6 +113,8 @@ CUSTOMER_KINDS: frozenset[str] = frozenset(
         ActivityKind.INSTALMENT_VOIDED,
         ActivityKind.PAYMENT_RECORDED,
         ActivityKind.PAYMENT_REFUNDED,
+        # "Time to book your review", when the stage says to tell them.
+        ActivityKind.FOLLOW_UP_INVITED,
     }
 )
 

@@ -104,6 +104,8 @@ def _read(
     if isinstance(payload, activity.InstalmentRequested | activity.InstalmentVoided
                   | activity.PaymentRecorded | activity.PaymentRefunded):  # fmt: skip
         return MONEY_WORDS[payload.KIND].format(label=payload.label, invoice=payload.invoice), {}
+    if isinstance(payload, activity.FollowUpInvited):
+        return f"it is time to book your {payload.label}: reply here or call us", {}
     if isinstance(payload, activity.RequestCreated):
         return f"asked for: {payload.title}", {}
     if isinstance(payload, activity.RequestFulfilled):

@@ -53,6 +53,7 @@ CUSTOMER_EMAIL_KINDS = frozenset(
         ActivityKind.VISIT_CANCELLED,
         ActivityKind.APPROVAL_REQUESTED,
         ActivityKind.APPROVAL_REOPENED,
+        ActivityKind.FOLLOW_UP_INVITED,
     }
 )
 # Of those, the ones a customer can switch off with "Notify on replies" / unsubscribe (like

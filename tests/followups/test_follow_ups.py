@@ -180,3 +180,17 @@ def test_the_stage_editor_saves_and_refuses(cast: Cast, beauty: Pipeline) -> Non
     assert 'value="Top-up"' in bad.text
     assert client_for(cast.manager).get(url).status_code == 403
     assert client_for(cast.outsider).get(url).status_code == 404
+
+
+def test_with_the_portal_on_the_customer_is_asked_to_book(cast: Cast, beauty: Pipeline) -> None:
+    job = brows(cast, beauty, timezone.now() - dt.timedelta(weeks=7))
+    services.follow_ups_notice()  # portal off: the owner only
+    assert not OutgoingEmail.objects.filter(kind=EmailKind.CUSTOMER_UPDATE, job=job).exists()
+    cast.workspace.portal_enabled = True
+    cast.workspace.save()
+    later = brows(cast, beauty, timezone.now() - dt.timedelta(weeks=7))
+    services.follow_ups_notice()
+    [email] = OutgoingEmail.objects.filter(kind=EmailKind.CUSTOMER_UPDATE, job=later)
+    assert email.to_address == "priya@example.com"
+    entry = later.activities.get(kind="follow_up_invited")
+    assert entry.visibility == "customer" and entry.payload.label == "6-week review"
