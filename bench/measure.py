@@ -6,7 +6,6 @@ its queries and its templates. Import only after ``django.setup()``.
 from __future__ import annotations
 
 import gc
-import itertools
 import logging
 import math
 import os
@@ -24,10 +23,11 @@ from django.test import Client
 from django.urls import reverse
 
 import bench
+from bench.billing_data import open_pair
 from jobline.accounts.models import User
 from jobline.jobs import selectors
 from jobline.jobs.models import Activity, Job
-from jobline.pipelines.models import Pipeline, StageField
+from jobline.pipelines.models import Pipeline
 from jobline.workspaces.models import Membership, Workspace
 from jobline.workspaces.viewers import member_viewer
 
@@ -100,14 +100,7 @@ def _move_scenario(workspace: Workspace) -> Scenario:
     """A card moved between two stages of the stress pipeline: forward out of a stage without
     required fields, then back (always allowed). Uses the job's current version each time."""
     job = Job.objects.get(workspace=workspace, number=bench.MOVE_JOB_NUMBER)
-    stages = selectors.live_stages(job.pipeline)
-    required = set(
-        StageField.objects.filter(
-            stage__in=stages, required=True, retired_at__isnull=True
-        ).values_list("stage_id", flat=True)
-    )
-    open_stages = [s for s in stages if not s.is_terminal]
-    pair = next((a, b) for a, b in itertools.pairwise(open_stages) if a.pk not in required)
+    pair = open_pair(job)
 
     def post_data() -> dict[str, Any]:
         stage_id, version = Job.objects.filter(pk=job.pk).values_list("stage_id", "version").get()

@@ -263,6 +263,11 @@ class Invoice(ChoiceLabels, models.Model):
         return self.status == InvoiceStatus.VOID
 
     @property
+    def paid(self) -> Decimal:
+        """What has come in against it (nothing stays paid on a void one: refunded first)."""
+        return Decimal(0) if self.is_void else self.amount - self.owed
+
+    @property
     def before_tax(self) -> Decimal:
         return self.amount - self.tax
 

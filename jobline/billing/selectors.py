@@ -88,10 +88,6 @@ def schedule_of(job: Job, viewer: Viewer | None) -> Schedule | None:
     )
     for instalment in instalments:
         instalment.all_invoices = invoices.get(instalment.pk, [])  # type: ignore[attr-defined]
-        instalment.invoice = next(  # type: ignore[attr-defined]
-            (i for i in instalment.all_invoices if i.status == InvoiceStatus.ISSUED),  # type: ignore[attr-defined]
-            None,
-        )
         instalment.all_payments = payments.get(instalment.pk, [])  # type: ignore[attr-defined]
     _totalled(schedule)
     for rows in payments.values():
@@ -190,23 +186,6 @@ def get_invoice(*, viewer: Viewer | None, pk: int) -> Invoice:
     return invoice
 
 
-def paid_towards(invoice: Invoice) -> Decimal:
-    """What has come in against the invoice (its payments less their refunds)."""
-    total = Decimal(0)
-    for payment in Payment.objects.filter(invoice=invoice).only("kind", "amount"):
-        total += payment.amount if payment.kind == PaymentKind.PAYMENT else -payment.amount
-    return total
-
-
-def portal_invoices(*, user: object) -> list[Invoice]:
-    """The invoices of the person's jobs in the portal, newest first (issued and void)."""
-    return list(
-        Invoice.objects.in_portal_of(user)
-        .select_related("job", "workspace")
-        .order_by("-issued_at", "-pk")
-    )
-
-
 def portal_invoice(*, user: object, pk: int) -> Invoice:
     invoice = (
         Invoice.objects.in_portal_of(user)
@@ -220,21 +199,14 @@ def portal_invoice(*, user: object, pk: int) -> Invoice:
 
 
 def open_invoices_of_job(job: Job, viewer: Viewer | None) -> list[Invoice]:
-    """The job's invoices still to pay that the viewer may see (the portal's payment requests),
-    oldest first, each with ``owed``."""
-    invoices = list(
+    """The job's invoices still to pay that the viewer may see (the portal's payment
+    requests), oldest first."""
+    return list(
         Invoice.objects.visible_to(viewer)
-        .filter(job_id=job.pk, status=InvoiceStatus.ISSUED)
+        .filter(job_id=job.pk, status=InvoiceStatus.ISSUED, owed__gt=0)
         .select_related("instalment")
         .order_by("issued_at", "pk")
     )
-    open_ones = []
-    for invoice in invoices:
-        owed = invoice.amount - invoice.instalment.paid
-        if owed > 0:
-            invoice.owed = owed  # type: ignore[attr-defined]
-            open_ones.append(invoice)
-    return open_ones
 
 
 def invoice_of_request(entry: Activity) -> Invoice | None:

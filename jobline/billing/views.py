@@ -242,7 +242,7 @@ def pipeline_schedule(request: HttpRequest, pipeline_id: int) -> HttpResponse:
 def invoice_context(invoice: Any, viewer: Any) -> dict[str, Any]:
     """What the invoice template (billing/_invoice.html) reads."""
     return {"invoice": invoice, "business": invoice.workspace, "viewer": viewer,
-            "paid": selectors.paid_towards(invoice)}  # fmt: skip
+            "paid": invoice.paid}  # fmt: skip
 
 
 def invoice_pdf_response(invoice: Any, viewer: Any) -> HttpResponse:

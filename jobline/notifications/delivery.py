@@ -244,7 +244,7 @@ def _invoice(email: OutgoingEmail) -> EmailMultiAlternatives | None:
     )
     if invoice is None:
         return None
-    owed = invoice.amount - invoice.instalment.paid
+    owed = invoice.owed
     if owed <= 0:
         return None
     workspace = invoice.workspace

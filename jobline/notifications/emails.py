@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from jobline.accounts.models import User
-from jobline.billing.models import InstalmentStatus, Invoice, InvoiceStatus
+from jobline.billing.models import Invoice, InvoiceStatus
 from jobline.bookings.models import Booking, BookingStatus
 from jobline.core import wall_time
 from jobline.jobs.choices import ActorKind, Visibility
@@ -34,9 +34,6 @@ from jobline.quotes.models import Quote
 from jobline.workspaces.models import Workspace
 
 logger = logging.getLogger(__name__)
-
-# The instalments whose invoice still awaits money.
-OWING_STATUSES = (InstalmentStatus.REQUESTED, InstalmentStatus.PART_PAID)
 
 
 def schedule(email: OutgoingEmail) -> None:
@@ -213,7 +210,7 @@ def invoice_reminders_queue(*, now: dt.datetime | None = None) -> int:
         overdue = (
             Invoice.objects.filter(
                 workspace=workspace, status=InvoiceStatus.ISSUED,
-                instalment__status__in=OWING_STATUSES, reminders_sent__lt=len(days),
+                owed__gt=0, reminders_sent__lt=len(days),
                 due_on__lte=today - dt.timedelta(days=days[0]),
             )
             .select_related("job__customer")

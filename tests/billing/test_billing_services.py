@@ -1287,5 +1287,5 @@ def test_the_jobs_schedule_is_read_only_by_admins_and_managers_of_its_workspace(
     )
     assert schedule.next is not None and schedule.next.pk == install.pk
     assert [i.label for i in schedule.instalments] == ["Deposit", "Install payment", "Balance"]
-    assert schedule.instalments[0].invoice.reference == "INV-1001"  # type: ignore[attr-defined]
+    assert schedule.instalments[0].all_invoices[0].reference == "INV-1001"  # type: ignore[attr-defined]
     assert schedule.currency == "GBP"
