@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from django.http import Http404
 
 from jobline.approvals.models import Approval, ApprovalStatus
@@ -19,7 +20,9 @@ def current_approval(job: Job, viewer: Viewer | None) -> Approval | None:
         .filter(job_id=job.pk)
         .exclude(status=ApprovalStatus.SUPERSEDED)
         .select_related("stage")
-        .prefetch_related("files")
+        # Its files as the viewer may see them: one made internal since it was attached is
+        # gone from the customer's request (the rule of Attachment.objects.visible_to).
+        .prefetch_related(Prefetch("files", queryset=Attachment.objects.visible_to(viewer, job)))
         .order_by("-requested_at", "-pk")
         .first()
     )

@@ -33,6 +33,10 @@ from jobline.workspaces.viewers import MONEY_ROLES, Viewer
 
 REASON_MAX = 300
 NAME_MAX = 150
+# What changed, as the customer reads it: the file itself is listed with the request while the
+# customer may see it (its name here, and in the feed entry, would outlive its being made
+# internal).
+NEW_FILE = "A file was added"
 
 
 # ----------------------------------------------------------------------------- what it is
@@ -182,14 +186,14 @@ def approval_edit(
             raise ValidationError(
                 "It is approved: only a material change (a new file) asks the customer again."
             )
-        changed = f"New file: {add_file.original_name}" if add_file else "Changed as you asked"
+        changed = NEW_FILE if add_file else "Changed as you asked"
         return _ask(job, locked.stage, actor=actor, at=now, message=message,
                     files=[*files, *([add_file] if add_file else [])], changed=changed)  # fmt: skip
     # Still open: the customer sees the request as it is now.
     locked.message = message
     if add_file is not None and add_file not in files:
         locked.files.add(add_file)
-        locked.changed = f"New file: {add_file.original_name}"[:300]
+        locked.changed = NEW_FILE
     locked.save(update_fields=["message", "changed"])
     return locked
 

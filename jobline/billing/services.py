@@ -626,7 +626,10 @@ def instalment_void(
         with contextlib.suppress(ScheduleError):
             _respread(job, instalments, job.value)
     job_touch(job, at=now)
-    log(job=job, actor=actor, at=now, visibility=SEEN, payload=activity.InstalmentVoided(
+    # Only a request the customer was sent is cancelled to them: an instalment never asked
+    # for is staff's plan, and voiding it stays internal.
+    seen = SEEN if invoice is not None else Visibility.INTERNAL
+    log(job=job, actor=actor, at=now, visibility=seen, payload=activity.InstalmentVoided(
         instalment_id=locked.pk, label=locked.label,
         invoice=invoice.reference if invoice else "", reason=reason,
         invoice_id=invoice.pk if invoice else None,

@@ -97,10 +97,12 @@ def _read(
         return "shared a file", {"file": entry.attachment}
     if isinstance(payload, activity.ApprovalRequested | activity.ApprovalReopened
                   | activity.Approved | activity.ChangesRequested):  # fmt: skip
-        if payload.stage.id is None or labels.get(payload.stage.id) is None:
+        label = labels.get(payload.stage.id) if payload.stage.id else None
+        if label is None:
             return None  # a stage internal now: no trace
-        return APPROVAL_WORDS[payload.KIND].format(label=payload.label,
-                                                    reason=payload.reason), {}  # fmt: skip
+        # The stage as the customer reads it now (R1), like a status entry: the label the
+        # entry kept may be the staff name of a stage that has a customer label since.
+        return APPROVAL_WORDS[payload.KIND].format(label=label, reason=payload.reason), {}
     if isinstance(payload, activity.InstalmentRequested | activity.InstalmentVoided
                   | activity.PaymentRecorded | activity.PaymentRefunded):  # fmt: skip
         return MONEY_WORDS[payload.KIND].format(label=payload.label, invoice=payload.invoice), {}

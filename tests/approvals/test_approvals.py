@@ -26,7 +26,7 @@ from jobline.billing.services import InstalmentInput
 from jobline.jobs.choices import ActivityKind, Visibility
 from jobline.jobs.models import Activity, Job
 from jobline.jobs.services import job_create, job_move, job_update
-from jobline.jobs.uploads import attachment_add
+from jobline.jobs.uploads import attachment_add, attachment_set_visibility
 from jobline.notifications.models import Notification
 from jobline.pipelines.models import Pipeline, Stage
 from jobline.pipelines.services import pipeline_create_from_blueprint, stage_update
@@ -210,10 +210,17 @@ def test_a_new_file_reopens_an_approval_given(cast: Cast, in_review: Job) -> Non
     )
     reopened = the_approval(in_review)
     assert reopened.pk != given.pk and reopened.status == ApprovalStatus.PENDING
-    assert reopened.changed == "New file: draft-lease.pdf"
+    assert reopened.changed == "A file was added"
     assert [f.pk for f in reopened.files.all()] == [attached.pk]
     page = client_for(cast.customer.portal_user).get(f"/user/jobs/{in_review.pk}/")
-    assert "What changed: New file: draft-lease.pdf" in text_of(page.text)
+    assert "What changed: A file was added" in text_of(page.text)
+    assert "draft-lease.pdf" in text_of(page.text)
+    # Made internal later, the file is gone from the request, and its name from the page (the
+    # visibility oracle found it still listed).
+    attachment_set_visibility(attachment=attached, visibility=Visibility.INTERNAL, actor=cast.admin)
+    page = client_for(cast.customer.portal_user).get(f"/user/jobs/{in_review.pk}/")
+    assert "A file was added" in text_of(page.text)
+    assert "draft-lease.pdf" not in page.text
     with pytest.raises(ValidationError):
         move(cast, in_review, "Filing")
 

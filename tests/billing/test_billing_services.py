@@ -895,6 +895,22 @@ def test_voiding_needs_a_reason(cast: Cast, requested: Instalment, reason: str) 
     assert reload(requested).status == R
 
 
+def test_voiding_an_instalment_never_asked_for_tells_the_customer_nothing(
+    cast: Cast, job: Job, three_part: list[Instalment]
+) -> None:
+    """The customer was never sent a request for it: its void is staff's business (the
+    visibility oracle found the customer told "cancelled the request for the Balance ()")."""
+    deposit, _install, balance_row = three_part
+    request(cast, deposit)
+    void(cast, deposit)
+    void(cast, balance_row)
+    voids = [e for e in feed(job) if e.kind == "instalment_voided"]
+    assert [(e.payload.label, e.visibility) for e in voids] == [
+        ("Deposit", "customer"),
+        ("Balance", "internal"),
+    ]
+
+
 def test_voiding_twice_is_refused(cast: Cast, requested: Instalment) -> None:
     void(cast, requested)
     with pytest.raises(ValidationError) as error:

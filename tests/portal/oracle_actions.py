@@ -15,6 +15,7 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.core import mail
@@ -23,6 +24,10 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
+from jobline.approvals import services as approval_services
+from jobline.approvals.models import Approval
+from jobline.billing import services as billing_services
+from jobline.billing.models import AmountKind, Instalment, Invoice, Payment, PaymentMethod, Trigger
 from jobline.bookings import services as booking_services
 from jobline.bookings.models import Booking
 from jobline.jobs import requests as document_requests
@@ -72,6 +77,10 @@ class World:
     requests: dict[int, DocumentRequest] = field(default_factory=dict)
     visits: dict[int, Booking] = field(default_factory=dict)
     other_job: Job | None = None  # the second customer's job, made for their first visit on one
+    instalments: dict[int, Instalment] = field(default_factory=dict)
+    invoices: dict[int, Invoice] = field(default_factory=dict)
+    payments: dict[int, Payment] = field(default_factory=dict)
+    approvals: dict[int, Approval] = field(default_factory=dict)
     # Visits start from three days ahead, each in a half-hour slot of its own (so none overlaps
     # another of the Staff member's), all inside one reminder window (REMINDER_LEAD before).
     visit_base: dt.datetime = field(
@@ -142,8 +151,9 @@ def act_pipeline_create(world: World) -> None:
 
 
 def act_stage_create(
-    world: World, *, key: int, name: str, label: str, visible: bool, terminal: bool, order: int
-) -> None:
+    world: World, *, key: int, name: str, label: str, visible: bool, terminal: bool, order: int,
+    approval: bool = False,
+) -> None:  # fmt: skip
     assert world.pipeline is not None
     world.stages[key] = Stage.objects.create(
         pipeline=world.pipeline,
@@ -151,6 +161,7 @@ def act_stage_create(
         customer_label=label,
         visible_to_customer=visible,
         is_terminal=terminal,
+        requires_approval=approval,
         position=(order + 1) * POSITION_GAP,
     )
 
@@ -430,6 +441,145 @@ def act_bookings_module(world: World, *, on: bool) -> None:
     Workspace.objects.filter(pk=world.cast.workspace.pk).update(module_bookings=on)
 
 
+# --- money -----------------------------------------------------------------------------------
+
+
+def _rows(world: World, job: Job) -> list[billing_services.InstalmentInput]:
+    """The job's schedule as the editor posts it back unchanged: every instalment by id."""
+    return [
+        billing_services.InstalmentInput(
+            label=i.label,
+            amount_kind=i.amount_kind,
+            percent=i.percent,
+            amount=i.amount if i.amount_kind == AmountKind.FIXED else None,
+            trigger=i.trigger,
+            trigger_stage=i.trigger_stage,
+            trigger_on=i.trigger_on,
+            id=i.pk,
+        )
+        for i in Instalment.objects.filter(job=job).order_by("position", "pk")
+    ]
+
+
+def act_schedule_set(
+    world: World, *, value: Decimal, rows: list[tuple[int, str, Decimal | None, int | None]]
+) -> None:
+    """The Admin gives the job its value and schedule: rows of (key, label, a fixed amount or
+    None for the balance, the stage that requests it or None for by hand)."""
+    saved = billing_services.schedule_save(
+        job=world.the_job, value=value, actor=world.cast.admin, expected_version=None,
+        rows=[
+            billing_services.InstalmentInput(
+                label=label,
+                amount_kind=AmountKind.FIXED if amount is not None else AmountKind.BALANCE,
+                amount=amount,
+                trigger=Trigger.MANUAL if stage is None else Trigger.STAGE,
+                trigger_stage=None if stage is None else world.stages[stage],
+            )
+            for _key, label, amount, stage in rows
+        ],
+    )  # fmt: skip
+    for (key, *_rest), instalment in zip(rows, saved, strict=True):
+        world.instalments[key] = instalment
+
+
+def act_value_change(world: World, *, value: Decimal) -> None:
+    job = Job.objects.get(pk=world.the_job.pk)
+    billing_services.schedule_save(
+        job=job, value=value, rows=_rows(world, job), actor=world.cast.admin,
+        expected_version=None,
+    )  # fmt: skip
+
+
+def act_instalment_request(world: World, *, instalment: int) -> None:
+    billing_services.instalment_request(
+        instalment=world.instalments[instalment], actor=world.cast.admin
+    )
+
+
+def act_pay(world: World, *, key: int, instalment: int, amount: Decimal) -> None:
+    owner = world.instalments[instalment]
+    world.payments[key] = billing_services.payment_record(
+        instalment=owner, amount=amount, paid_on=billing_services.local_today(
+            world.cast.workspace), method=PaymentMethod.BANK_TRANSFER, reference="Bank",
+        actor=world.cast.admin,
+    )  # fmt: skip
+
+
+def act_refund(world: World, *, payment: int, reason: str) -> None:
+    paid = world.payments[payment]
+    billing_services.payment_refund(
+        payment=paid, amount=paid.amount, reason=reason, actor=world.cast.admin
+    )
+
+
+def act_void(world: World, *, instalment: int, reason: str) -> None:
+    billing_services.instalment_void(
+        instalment=world.instalments[instalment], actor=world.cast.admin, reason=reason
+    )
+
+
+def act_other_invoice(world: World, *, label: str, amount: Decimal) -> None:
+    """The second customer's own job, with one instalment, requested (its invoice issued)."""
+    job = _other_job(world)
+    billing_services.schedule_save(
+        job=job, value=amount, actor=world.cast.admin, expected_version=None,
+        rows=[billing_services.InstalmentInput(label=label, amount_kind=AmountKind.BALANCE)],
+    )  # fmt: skip
+    billing_services.instalment_request(
+        instalment=Instalment.objects.get(job=job), actor=world.cast.admin
+    )
+
+
+def invoices_seen(world: World) -> dict[Invoice, bool]:
+    """Every invoice issued in the example, in order: True for the second customer's."""
+    jobs = [j.pk for j in (world.job, world.other_job) if j is not None]
+    issued = Invoice.objects.filter(job_id__in=jobs).order_by("pk")
+    return {invoice: invoice.job_id != world.the_job.pk for invoice in issued}
+
+
+# --- approvals -------------------------------------------------------------------------------
+
+
+def _newest_approval(world: World) -> Approval:
+    approval = Approval.objects.filter(job=world.the_job).order_by("-requested_at", "-pk").first()
+    if approval is None:
+        raise DrivingFailed("the job has no approval request")
+    return approval
+
+
+def act_approval_message(world: World, *, message: str) -> None:
+    approval_services.approval_edit(
+        approval=_newest_approval(world), actor=world.cast.admin, message=message
+    )
+
+
+def act_approval_file(world: World, *, file: int) -> None:
+    approval = _newest_approval(world)
+    approval_services.approval_edit(
+        approval=approval, actor=world.cast.admin, message=approval.message,
+        add_file=world.files[file],
+    )  # fmt: skip
+
+
+def act_customer_answer(world: World, *, approve: bool, message: str) -> None:
+    """The customer approves (their typed name) or asks for changes, through the portal."""
+    approval = _newest_approval(world)
+    data = {"answer": "approve", "name": "Priya Patel"} if approve else {
+        "answer": "changes", "message": message}  # fmt: skip
+    response = world.clients.customer.post(
+        f"/user/jobs/{world.the_job.pk}/approvals/{approval.pk}/", data
+    )
+    if response.status_code != 302:
+        raise DrivingFailed(f"the portal's approval answered {response.status_code}")
+
+
+def act_override(world: World, *, reason: str) -> None:
+    approval_services.approval_override(
+        approval=_newest_approval(world), actor=world.cast.admin, reason=reason
+    )
+
+
 # --- where people look --------------------------------------------------------------------------
 
 
@@ -476,7 +626,13 @@ def look_portal(world: World) -> list[Page]:
         )
     for key, booking in world.visits.items():
         pages.append(_get(customer, visit_file_surface(key), f"/user/visits/{booking.pk}.ics"))
+    for key, invoice in enumerate(invoices_seen(world)):
+        pages.append(_get(customer, invoice_surface(key), f"/user/invoices/{invoice.pk}/"))
     return pages
+
+
+def invoice_surface(key: int) -> str:
+    return f"the portal invoice page of invoice #{key}"
 
 
 def look_previews(world: World) -> tuple[Page, Page]:
@@ -488,9 +644,12 @@ def look_previews(world: World) -> tuple[Page, Page]:
     )
 
 
-def look_staff(world: World) -> tuple[list[Page], Page]:
-    """What the Staff member reads (their job page and the jobs export), and the Admin's job
-    page."""
+STAFF_PAYMENTS = "the Staff member's GET of the job's Payments page"
+
+
+def look_staff(world: World) -> tuple[list[Page], list[Page]]:
+    """What the Staff member reads (their job page, the jobs export, and what the job's
+    Payments page answers them), and the Admin's job page and Payments page."""
     number = world.the_job.number
     staff = [
         _get(world.clients.staff, "the Staff member's job page", f"/jobs/{number}/"),
@@ -499,8 +658,13 @@ def look_staff(world: World) -> tuple[list[Page], Page]:
             "the Staff member's jobs CSV export",
             "/jobs/export.csv?owner=all&state=all",
         ),
+        _get(world.clients.staff, STAFF_PAYMENTS, f"/billing/jobs/{number}/"),
     ]
-    return staff, _get(world.clients.admin, "the Admin's job page", f"/jobs/{number}/")
+    admin = [
+        _get(world.clients.admin, "the Admin's job page", f"/jobs/{number}/"),
+        _get(world.clients.admin, "the Admin's Payments page", f"/billing/jobs/{number}/"),
+    ]
+    return staff, admin
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 
-RULES = ("R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "S1", "V1", "V2", "V3", "V4")
+RULES = (
+    "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "S1", "V1", "V2", "V3", "V4",
+    "M1", "M2", "M3", "A1", "A2",
+)  # fmt: skip
 IN_PROGRESS = "In progress"
 # V4: the words a no-show is never called to the customer (any case: "no-show", "No-show").
 NO_SHOW_WORD = "no-show"
@@ -76,11 +80,28 @@ class Markers:
         self.count += 1
         return Marker(f"mk{self.count:05d}q")
 
-    def amount(self) -> Marker:
+    def amount(self, base: int = 7_100_000) -> Marker:
         self.count += 1
-        whole = 7_100_000 + 1_009 * self.count
+        whole = base + 1_009 * self.count
         cents = 10 + (self.count * 37) % 89
         return Marker(f"{whole}.{cents}", money=True)
+
+    def value(self) -> Marker:
+        """A job's value: more than any three amounts together, so a balance is left."""
+        return self.amount(base=40_000_000)
+
+    def part(self) -> Marker:
+        """A part payment: less than any amount still owed."""
+        return self.amount(base=100_000)
+
+
+def amount_marker(amount: Decimal) -> Marker:
+    """A sum the model worked out (a balance, what is still owed) as a marker to look for."""
+    return Marker(f"{amount:.2f}", money=True)
+
+
+def decimal_of(marker: Marker) -> Decimal:
+    return Decimal(marker.text)
 
 
 @dataclass(frozen=True)
@@ -92,7 +113,8 @@ class Judgement:
     why: str
     # Must be named in some e-mail the customer receives (visible replies and files).
     emailed: bool = False
-    # A current amount: the Admin's job page shows it (S1: Admins see amounts).
+    # A current amount: the Admin's job page, or the job's Payments page, shows it (S1: Admins
+    # see amounts).
     admin_sees: bool = False
     # Which way of breaking the rule a leak of this marker is (e.g. R4 "internal-stage"):
     # failures are told apart by rule and facet, so each gets its own minimal example.
@@ -113,6 +135,7 @@ class MStage:
     terminal: bool
     names: list[Marker]  # every name it had, the current one last
     labels: list[Marker | None]  # every customer label it had (None = no label), current last
+    approval: bool = False  # it requires the customer's approval (visible open stages only)
 
     @property
     def name(self) -> Marker:
@@ -200,6 +223,91 @@ class Whose(StrEnum):
     OTHER = "other"  # the second customer's (on their own job, on none, or on this job lent)
 
 
+# --- money and approvals (M1–M3, A1–A2) ------------------------------------------------------
+
+
+class Paid(StrEnum):
+    """An instalment's state (the issue's words): scheduled → requested → part-paid → paid, or
+    void."""
+
+    SCHEDULED = "scheduled"
+    REQUESTED = "requested"
+    PART_PAID = "part-paid"
+    PAID = "paid"
+    VOID = "void"
+
+
+@dataclass
+class MInstalment:
+    key: int
+    label: Marker
+    amounts: list[Marker]  # every amount it came to, the current one last
+    balance: bool  # the last instalment: the rest of the value
+    trigger_stage: int | None  # requested on entering this stage; None: by hand
+    state: Paid = Paid.SCHEDULED
+    fired: bool = False  # its trigger fired (it fires once)
+    paid: Decimal = Decimal(0)
+    invoice: int | None = None  # key of its invoice (Model.invoices), once requested
+
+    @property
+    def amount(self) -> Decimal:
+        return decimal_of(self.amounts[-1])
+
+    def describe(self) -> str:
+        kind = "the balance" if self.balance else "a fixed instalment"
+        when = (
+            "by hand" if self.trigger_stage is None else f"on entering stage #{self.trigger_stage}"
+        )
+        return f"instalment #{self.key} ({kind}, requested {when}, {self.state})"
+
+
+@dataclass
+class MInvoice:
+    key: int
+    instalment: int  # key of its instalment (for another customer's: -1)
+    amount: Decimal
+    owed: Decimal
+    void: bool = False
+    other_customer: bool = False  # issued on the second customer's own job
+    other_label: Marker | None = None  # the other customer's instalment label
+    other_amount: Marker | None = None
+
+
+@dataclass
+class MPayment:
+    key: int
+    instalment: int
+    amount: Decimal
+    marker: Marker | None  # a part payment's amount (a full one pays what was owed)
+    refund_reason: Marker | None = None  # refunded (in full), and why
+
+
+class Asked(StrEnum):
+    PENDING = "pending"
+    CHANGES = "changes requested"
+    APPROVED = "approved"
+    OVERRIDDEN = "overridden"
+    SUPERSEDED = "superseded"
+
+
+PASSED = (Asked.APPROVED, Asked.OVERRIDDEN)
+
+
+@dataclass
+class MApproval:
+    key: int
+    stage: int
+    message: Marker | None = None
+    files: list[int] = field(default_factory=list)
+    status: Asked = Asked.PENDING
+    messages: list[Marker] = field(default_factory=list)  # every message it said
+    changes_message: Marker | None = None  # the customer's request for changes
+    override_reason: Marker | None = None
+
+    def describe(self) -> str:
+        return f"approval #{self.key} of stage #{self.stage} ({self.status})"
+
+
 # V2 names these; a no-show is V4's (its title, place and notes may be shown or not).
 LISTED_STATUSES = ("scheduled", "completed", "cancelled")
 
@@ -250,6 +358,11 @@ class Model:
     status_changes: list[int] = field(default_factory=list)  # R3: each change of R2, in order
     visits: list[MVisit] = field(default_factory=list)
     bookings_module: bool = True  # the workspace's Bookings module (V2)
+    values: list[Marker] = field(default_factory=list)  # the job's value, the current one last
+    instalments: list[MInstalment] = field(default_factory=list)
+    invoices: list[MInvoice] = field(default_factory=list)
+    payments: list[MPayment] = field(default_factory=list)
+    approvals: list[MApproval] = field(default_factory=list)
 
     def stage(self, key: int) -> MStage:
         return self.stages[key]
@@ -257,12 +370,133 @@ class Model:
     # --- what happens ------------------------------------------------------------------------
 
     def enter(self, key: int) -> None:
-        """The job is created in, or moved into, a stage (R2, R3)."""
+        """The job is created in, or moved into, a stage (R2, R3); the instalments waiting for
+        the stage are requested, once (T); a stage that requires approval asks for it (A0)."""
         self.current = key
-        if self.stages[key].visible:
+        stage = self.stages[key]
+        if stage.visible:
             if self.customer_stage != key:
                 self.status_changes.append(key)
             self.customer_stage = key
+        for instalment in self.instalments:
+            if (
+                instalment.trigger_stage == key
+                and instalment.state == Paid.SCHEDULED
+                and not instalment.fired
+            ):
+                instalment.fired = True
+                self.request(instalment)
+        if stage.approval:
+            latest = self.latest_approval_of(key)
+            if latest is None or latest.status not in (*PASSED, Asked.PENDING):
+                self.ask(key)
+
+    # --- money: the schedule's written rules (the issue's section 1) ------------------------
+
+    @property
+    def value(self) -> Decimal | None:
+        return decimal_of(self.values[-1]) if self.values else None
+
+    def respread(self) -> None:
+        """The balance, while not yet requested, is what the value leaves after every other
+        instalment that is not void."""
+        value = self.value
+        for instalment in self.instalments:
+            if not instalment.balance or instalment.state != Paid.SCHEDULED or value is None:
+                continue
+            others = sum(
+                (
+                    i.amount
+                    for i in self.instalments
+                    if i is not instalment and i.state != Paid.VOID
+                ),
+                Decimal(0),
+            )
+            rest = value - others
+            if rest != instalment.amount:
+                instalment.amounts.append(amount_marker(rest))
+
+    def request(self, instalment: MInstalment) -> MInvoice:
+        invoice = MInvoice(len(self.invoices), instalment.key, instalment.amount, instalment.amount)
+        self.invoices.append(invoice)
+        instalment.invoice = invoice.key
+        instalment.state = Paid.REQUESTED
+        return invoice
+
+    def settle(self, instalment: MInstalment) -> None:
+        """An instalment's state from what was paid towards it."""
+        if instalment.paid >= instalment.amount:
+            instalment.state = Paid.PAID
+        elif instalment.paid > 0:
+            instalment.state = Paid.PART_PAID
+        else:
+            instalment.state = Paid.REQUESTED
+
+    def pay(self, instalment: MInstalment, payment: MPayment) -> None:
+        assert instalment.invoice is not None
+        self.payments.append(payment)
+        instalment.paid += payment.amount
+        self.invoices[instalment.invoice].owed -= payment.amount
+        self.settle(instalment)
+
+    def refund(self, payment: MPayment, reason: Marker) -> None:
+        instalment = self.instalments[payment.instalment]
+        assert instalment.invoice is not None
+        payment.refund_reason = reason
+        instalment.paid -= payment.amount
+        self.invoices[instalment.invoice].owed += payment.amount
+        self.settle(instalment)
+
+    def void(self, instalment: MInstalment) -> None:
+        if instalment.invoice is not None:
+            invoice = self.invoices[instalment.invoice]
+            invoice.void = True
+            invoice.owed = Decimal(0)
+        instalment.state = Paid.VOID
+        self.respread()
+
+    # --- approvals: the written rules (the issue's section 3) --------------------------------
+
+    def latest_approval_of(self, stage: int) -> MApproval | None:
+        live = [a for a in self.approvals if a.stage == stage and a.status != Asked.SUPERSEDED]
+        return live[-1] if live else None
+
+    def ask(self, stage: int, message: Marker | None = None, files: tuple[int, ...] = ()) -> None:
+        """A new request replaces the stage's earlier answer and any request still open."""
+        for approval in self.approvals:
+            if approval.status != Asked.SUPERSEDED and (
+                approval.stage == stage or approval.status in (Asked.PENDING, Asked.CHANGES)
+            ):
+                approval.status = Asked.SUPERSEDED
+        approval = MApproval(len(self.approvals), stage, message, list(files))
+        if message is not None:
+            approval.messages.append(message)
+        self.approvals.append(approval)
+
+    @property
+    def waiting_approval(self) -> MApproval | None:
+        """What the customer is asked to approve now: the newest request, while open."""
+        if self.approvals and self.approvals[-1].status == Asked.PENDING:
+            return self.approvals[-1]
+        return None
+
+    @property
+    def approval_here(self) -> MApproval | None:
+        """The approval staff act on: the newest request, when it is of the job's stage."""
+        if self.approvals and self.approvals[-1].stage == self.current:
+            return self.approvals[-1]
+        return None
+
+    def value_changed(self) -> None:
+        """A material change: the approval of the stage the job is in is asked again (an open
+        request stays open, showing the new value)."""
+        assert self.current is not None
+        if not self.stages[self.current].approval:
+            return
+        latest = self.latest_approval_of(self.current)
+        if latest is None or latest.status == Asked.PENDING:
+            return
+        self.ask(latest.stage, latest.message, tuple(latest.files))
 
     def save(self, key: int, value: Marker | None) -> None:
         self.fields[key].values.append(value)
@@ -340,6 +574,8 @@ class Model:
             *self._requests(),
             *self._titles(),
             *self._visits(),
+            *self._money(),
+            *self._approvals(),
         ]
 
     def _stages(self) -> list[Judgement]:
@@ -627,6 +863,86 @@ class Model:
                 out.append(judgement)
         return out
 
+    # --- money for the customer (M1–M3) and approvals (A1–A2) -------------------------------
+
+    def _money(self) -> list[Judgement]:
+        out = []
+        for instalment in self.instalments:
+            what = instalment.describe()
+            if instalment.invoice is None:
+                why = "an instalment never requested: the schedule is staff's plan"
+                out.append(
+                    Judgement(
+                        instalment.label, f"label of {what}", Verdict.SECRET, "M1", why,
+                        facet="scheduled-label",
+                    )
+                )  # fmt: skip
+                values = {decimal_of(v) for v in self.values}
+                for amount in instalment.amounts:
+                    if decimal_of(amount) in values:
+                        continue  # a lone balance is the job's value, which approvals show
+                    out.append(
+                        Judgement(
+                            amount, f"amount of {what}", Verdict.SECRET, "M1", why,
+                            facet="scheduled-amount",
+                        )
+                    )  # fmt: skip
+                continue
+            invoice = self.invoices[instalment.invoice]
+            if invoice.void or invoice.owed <= 0:
+                continue  # paid or void: its invoice page and history may name it, or not
+            why = "a payment requested of the customer, not yet paid"
+            out.append(Judgement(instalment.label, f"label of {what}", Verdict.SHOWN, "M2", why))
+            out.append(
+                Judgement(
+                    amount_marker(invoice.owed), f"what is still owed on {what}", Verdict.SHOWN,
+                    "M2", why,
+                )
+            )  # fmt: skip
+        for invoice in self.invoices:
+            if not invoice.other_customer:
+                continue
+            why = "another customer's invoice never reaches this customer"
+            assert invoice.other_label is not None and invoice.other_amount is not None
+            for marker, name in ((invoice.other_label, "label"), (invoice.other_amount, "amount")):
+                out.append(
+                    Judgement(
+                        marker, f"{name} of the second customer's instalment", Verdict.SECRET,
+                        "M3", why, facet="other-customer",
+                    )
+                )  # fmt: skip
+        return out
+
+    def invoice_status(self, invoice: MInvoice) -> tuple[int, str, str]:
+        """What the customer's /user/invoices/<id>/ answers: 200 for every invoice of their
+        job (a void one is a credit note), 404 for another customer's."""
+        if invoice.other_customer:
+            return 404, "M3", "another customer's invoice"
+        return 200, "M2", "an invoice issued on the customer's job"
+
+    def _approvals(self) -> list[Judgement]:
+        out = []
+        waiting = self.waiting_approval
+        for approval in self.approvals:
+            what = approval.describe()
+            for message in approval.messages:
+                if approval is waiting and message is approval.message:
+                    out.append(
+                        Judgement(
+                            message, f"message of {what}", Verdict.SHOWN, "A1",
+                            "what the customer is asked to approve",
+                        )
+                    )  # fmt: skip
+            if approval.override_reason is not None:
+                out.append(
+                    Judgement(
+                        approval.override_reason, f"override reason of {what}", Verdict.SECRET,
+                        "A2", "an override is staff's decision, recorded internally",
+                        facet="override-reason",
+                    )
+                )  # fmt: skip
+        return out
+
     def money_markers(self) -> list[Judgement]:
         """S1: every amount ever saved in a money field, live or retired."""
         out = []
@@ -644,4 +960,29 @@ class Model:
                         admin_sees=value is item.current,
                     )
                 )
+        staff_never = "Staff-role members never see amounts"
+        for value in self.values:
+            out.append(
+                Judgement(
+                    value, "the job's value", Verdict.SECRET, "S1", staff_never,
+                    admin_sees=value is self.values[-1],
+                )
+            )  # fmt: skip
+        for instalment in self.instalments:
+            for amount in instalment.amounts:
+                current = amount is instalment.amounts[-1] and instalment.state != Paid.VOID
+                out.append(
+                    Judgement(
+                        amount, f"amount of {instalment.describe()}", Verdict.SECRET, "S1",
+                        staff_never, admin_sees=current,
+                    )
+                )  # fmt: skip
+        for payment in self.payments:
+            if payment.marker is not None:
+                out.append(
+                    Judgement(
+                        payment.marker, f"part payment #{payment.key}", Verdict.SECRET, "S1",
+                        staff_never, admin_sees=True,
+                    )
+                )  # fmt: skip
         return out

@@ -64,9 +64,10 @@ Messages and files
 
 Money for staff
 
-- S1. Staff-role members never see amounts: no money field value (live or retired) on the job
-  page, in the feed, in CSV exports, in e-mails to staff, nor in the "View as customer" preview
-  (GET /jobs/<number>/as-customer/). Admins and Managers see amounts.
+- S1. Staff-role members never see amounts: no money field value (live or retired), no amount
+  of the job's value or payment schedule, no payment — not on the job page, in the feed, in
+  CSV exports, in e-mails to staff, on the job's Payments page, nor in the "View as customer"
+  preview (GET /jobs/<number>/as-customer/). Admins and Managers see amounts.
 
 Visits (the Bookings module)
 
@@ -81,14 +82,36 @@ Visits (the Bookings module)
 - V4. A no-show is never called a no-show to the customer (the words "no-show"/"No-show" never
   appear in what they can reach).
 
+Money for the customer (staged payments)
+
+- M1. The customer sees an instalment of their job's payment schedule only once it is requested
+  of them (its invoice issued): an instalment never requested — scheduled, or voided before it
+  was asked for — never reaches them, neither its label nor any amount it came to.
+- M2. An invoice issued on the customer's job is theirs: while it is neither paid in full nor
+  void it is a payment request, and the portal job page names its instalment's label and what
+  is still owed on it (its amount, less what was paid, plus what was refunded); the invoice's
+  page /user/invoices/<id>/ answers them 200 (a paid or void invoice too: a void one is a
+  credit note).
+- M3. Another customer's invoice never reaches this customer: its instalment's label and its
+  amount are nowhere they look, and its page answers them 404.
+
+Approvals
+
+- A1. A customer-visible stage that requires approval asks the customer when the job enters it
+  (unless its approval was given, or a request is open); while the newest request is open, the
+  portal job page shows what it asks: its message from staff. Files attached to it follow R7.
+- A2. An override (an Admin or Manager letting the job on without the approval) is staff's
+  decision: its reason never reaches the customer.
+
 Where the customer can look (all rendered for every example): the portal job list /user/jobs/,
 the job page /user/jobs/<id>/, the account page /user/account/, every portal file URL
-/user/files/<attachment id>/ of the job (visible or not), the visits list /user/visits/, the
-calendar file /user/visits/<id>.ics of every visit booked (on the job or not), every e-mail the
-customer receives once the 5-minute digest window has passed and once the visit reminders have
-been queued and sent (from inside their window, an hour before the first visit), and the
-"View as customer" preview as the Staff member (no internal marker, no amount) and as the Admin
-(no internal marker).
+/user/files/<attachment id>/ of the job (visible or not), every portal invoice page
+/user/invoices/<id>/ issued (this job's and the second customer's), the visits list
+/user/visits/, the calendar file /user/visits/<id>.ics of every visit booked (on the job or
+not), every e-mail the customer receives once the 5-minute digest window has passed and once
+the visit reminders have been queued and sent (from inside their window, an hour before the
+first visit), and the "View as customer" preview as the Staff member (no internal marker, no
+amount) and as the Admin (no internal marker).
 
 How the model reads the rules where they leave a choice (each is the lenient reading)
 ---------------------------------------------------------------------------------------
@@ -125,6 +148,26 @@ How the model reads the rules where they leave a choice (each is the lenient rea
 - V4 is one word, checked in any case, on every surface (whether or not a no-show happened).
 - E-mails name no visit (V2 is about pages); reminders are only checked to hold nothing V1, V3
   or V4 forbid (the harness checks that they were queued).
+- The schedule's own rules decide what exists (the issue's section 1): a job's value, fixed
+  instalments and the balance (the value less every other instalment not void, worked out again
+  while it is not requested: when an instalment is voided or the value changes); an
+  instalment set to a stage is requested when the job enters that stage, once, and only if it
+  is still scheduled; a payment is never more than is owed. The model keeps these sums itself.
+- M1–M2: an amount paid, a refund's or a void's reason, and the job's value (which an open
+  approval shows) may be shown or not; a paid or void instalment's label may be named or not.
+  "What is still owed" is looked for on the job page as an amount.
+- M2/M3 on the invoice pages: the number of invoices the product issued must be the model's
+  (else the pages compared are not the same invoices).
+- A1: approvals are asked only on visible open stages (the product refuses the flag on an
+  internal or finishing stage). A request's earlier messages, and the customer's own request
+  for changes, may be shown or not. Staff edit, attach to and override the newest request
+  while the job is in its stage (as the job page offers); the customer answers the open one.
+  An approval entry in the history ("asked for your approval…", "approved…", "asked for
+  changes…") names its stage as the stage is read now (R1) and is not a status entry (R3).
+- S1 covers every amount of the schedule as well: the job's value, each instalment's amounts
+  and each part payment; the Staff member's surfaces include what the job's Payments page
+  answers them; the Admin's job page and Payments page together show the current value, every
+  current amount of an instalment not void, and every part payment.
 """
 
 from __future__ import annotations
@@ -138,25 +181,33 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from hypothesis import HealthCheck, Phase, given, note, settings
+from hypothesis import HealthCheck, Phase, example, given, note, settings
 from hypothesis import strategies as st
 
 from tests.conftest import Cast
 from tests.portal import oracle_actions as product
 from tests.portal.oracle_model import (
+    PASSED,
     RULES,
+    Asked,
     Judgement,
     Marker,
     Markers,
     MField,
     MFile,
+    MInstalment,
+    MInvoice,
     MMessage,
     Model,
+    MPayment,
     MRequest,
     MStage,
     MVisit,
+    Paid,
     Verdict,
     Whose,
+    amount_marker,
+    decimal_of,
 )
 
 EXAMPLES = int(os.environ.get("LEAKCHECK_EXAMPLES", "200"))
@@ -185,6 +236,16 @@ class StageSpec:
     visible: bool
     labelled: bool
     fields: tuple[FieldSpec, ...]
+    approval: bool = False  # requires the customer's approval (on a visible open stage)
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """The job's payment schedule: fixed instalments then the balance, each requested on
+    entering a stage (a pick) or by hand (None)."""
+
+    fixed: tuple[int | None, ...]
+    balance: int | None
 
 
 # Actions pick stages, fields, replies, files and requests by index, modulo how many exist when
@@ -306,11 +367,59 @@ class BookingsModule:
     on: bool
 
 
+@dataclass(frozen=True)
+class RequestInstalment:
+    instalment: int  # among the scheduled instalments
+
+
+@dataclass(frozen=True)
+class Pay:
+    instalment: int  # among the requested and part-paid instalments
+    part: bool  # part of what is owed (else all of it)
+
+
+@dataclass(frozen=True)
+class Refund:
+    payment: int  # among the payments not refunded: 0 the latest…
+
+
+@dataclass(frozen=True)
+class Void:
+    instalment: int  # among the instalments not void with nothing paid towards them
+
+
+@dataclass(frozen=True)
+class ChangeValue:
+    """The job's value goes up (a material change for an approval)."""
+
+
+@dataclass(frozen=True)
+class ApprovalMessage:
+    """Staff write what the customer is asked to approve."""
+
+
+@dataclass(frozen=True)
+class ApprovalFile:
+    file: int  # among the customer-visible files not attached to it yet
+
+
+@dataclass(frozen=True)
+class Answer:
+    approve: bool  # else the customer asks for changes
+
+
+@dataclass(frozen=True)
+class Override:
+    pass
+
+
 Action = (
     Move | SaveForm | Retire | Reply | Note | MakeInternal | AddFile | SetFileVisibility
     | RequestDocument | Fulfil | Rename | Relabel | Retitle | ChangeOwner
     | BookVisit | BookBlock | BookOther | LendJob | SetVisitStatus | MoveVisit | DetachVisit
     | BookingsModule
+    | RequestInstalment | Pay | Refund | Void | ChangeValue
+    | ApprovalMessage | ApprovalFile | Answer | Override
 )  # fmt: skip
 
 
@@ -320,6 +429,8 @@ class History:
     finish: StageSpec
     start: int
     actions: tuple[Action, ...]
+    schedule: ScheduleSpec | None = None
+    other_invoice: bool = False  # the second customer has an invoice of their own
 
 
 picks = st.integers(min_value=0, max_value=7)
@@ -332,6 +443,13 @@ stage_specs = st.builds(
     visible=flags,
     labelled=st.booleans(),
     fields=st.lists(field_specs, max_size=2).map(tuple),
+    approval=st.sampled_from((False, False, True)),
+)
+trigger_picks = st.one_of(st.none(), picks)
+schedule_specs = st.builds(
+    ScheduleSpec,
+    fixed=st.lists(trigger_picks, max_size=2).map(tuple),
+    balance=trigger_picks,
 )
 moves = st.builds(Move, stage=picks)
 saves = st.builds(
@@ -376,6 +494,16 @@ actions = st.one_of(
     st.builds(MoveVisit, visit=picks),
     st.builds(DetachVisit, visit=picks),
     st.builds(BookingsModule, on=st.sampled_from((False, True))),
+    # Money and approvals.
+    st.builds(RequestInstalment, instalment=picks),
+    *weighted(st.builds(Pay, instalment=picks, part=st.booleans()), 2),
+    st.builds(Refund, payment=picks),
+    st.builds(Void, instalment=picks),
+    st.builds(ChangeValue),
+    st.builds(ApprovalMessage),
+    st.builds(ApprovalFile, file=picks),
+    *weighted(st.builds(Answer, approve=st.booleans()), 2),
+    st.builds(Override),
 )
 # Lists one after the other: Hypothesis keeps a single list short (about 5 on average), and
 # the interesting histories are longer; each part still shrinks to nothing on its own.
@@ -388,6 +516,9 @@ histories = st.builds(
     finish=stage_specs,
     start=picks,
     actions=action_lists,
+    # Most histories have a schedule: money is what most new rules are about.
+    schedule=st.one_of(schedule_specs, schedule_specs, st.none()),
+    other_invoice=st.booleans(),
 )
 
 
@@ -418,13 +549,16 @@ class Player:
             # The finishing stage sits far after the others, as finishing stages do.
             position = 98 if terminal else order
             name, label = self.new(), self.new() if spec.labelled else None
+            # The product refuses the approval flag on an internal or finishing stage.
+            approval = spec.approval and spec.visible and not terminal
             stage = MStage(
-                len(self.model.stages), position, spec.visible, terminal, [name], [label]
-            )
+                len(self.model.stages), position, spec.visible, terminal, [name], [label],
+                approval,
+            )  # fmt: skip
             self.model.stages.append(stage)
             product.act_stage_create(
                 self.world, key=stage.key, name=name.text, label=label.text if label else "",
-                visible=spec.visible, terminal=terminal, order=position,
+                visible=spec.visible, terminal=terminal, order=position, approval=approval,
             )  # fmt: skip
             for field_spec in spec.fields:
                 item = MField(
@@ -444,6 +578,47 @@ class Player:
         stages = ", ".join(self.sketch(stage) for stage in self.model.stages)
         self.story.append(f"pipeline: {stages}")
         self.story.append(f"create the job in stage #{start.key}")
+        if history.schedule is not None:
+            self.schedule(history.schedule)
+        if history.other_invoice:
+            label, amount = self.new(), self.markers.amount()
+            product.act_other_invoice(self.world, label=label.text, amount=decimal_of(amount))
+            money = decimal_of(amount)
+            self.model.invoices.append(
+                MInvoice(
+                    len(self.model.invoices), -1, money, money, other_customer=True,
+                    other_label=label, other_amount=amount,
+                )
+            )  # fmt: skip
+            self.story.append(
+                f"the second customer's own job has invoice #{len(self.model.invoices) - 1}"
+            )
+
+    def schedule(self, spec: ScheduleSpec) -> None:
+        value = self.markers.value()
+        self.model.values.append(value)
+        count = len(self.model.stages)
+        rows = []
+        for pick in (*spec.fixed, spec.balance):
+            balance = len(rows) == len(spec.fixed)
+            amount = None if balance else self.markers.amount()
+            instalment = MInstalment(
+                len(self.model.instalments), self.new(), [amount] if amount else [], balance,
+                None if pick is None else pick % count,
+            )  # fmt: skip
+            self.model.instalments.append(instalment)
+            rows.append(instalment)
+        fixed = sum((i.amount for i in rows if not i.balance), decimal_of(value) * 0)
+        rows[-1].amounts.append(amount_marker(decimal_of(value) - fixed))
+        product.act_schedule_set(
+            self.world,
+            value=decimal_of(value),
+            rows=[
+                (i.key, i.label.text, None if i.balance else i.amount, i.trigger_stage)
+                for i in rows
+            ],
+        )
+        self.story.append("schedule: " + ", ".join(i.describe() for i in rows) + f", value {value}")
 
     def sketch(self, stage: MStage) -> str:
         """``#1 internal labelled [f0 money visible, f1 file internal]``"""
@@ -454,7 +629,10 @@ class Player:
         kind = "visible" if stage.visible else "internal"
         finishing = " finishing" if stage.terminal else ""
         labelled = " labelled" if stage.label else ""
-        return f"#{stage.key} {kind}{finishing}{labelled}" + (f" [{fields}]" if fields else "")
+        approval = " needs-approval" if stage.approval else ""
+        return f"#{stage.key} {kind}{finishing}{labelled}{approval}" + (
+            f" [{fields}]" if fields else ""
+        )
 
     def fields_of(self, stage: MStage) -> list[MField]:
         return [f for f in self.model.fields if f.stage == stage.key]
@@ -727,6 +905,133 @@ class Player:
         self.model.bookings_module = action.on
         self.story.append(f"turn the Bookings module {'on' if action.on else 'off'}")
 
+    # Money: the Admin requests, records payments, refunds and voids, through the services.
+
+    def _pick(self, among: list[Any], pick: int, doing: str) -> Any:
+        if not among:
+            self.story.append(f"({doing}: none, skipped)")
+            return None
+        return among[-1 - pick % len(among)]
+
+    def do_RequestInstalment(self, action: RequestInstalment) -> None:
+        scheduled = [i for i in self.model.instalments if i.state == Paid.SCHEDULED]
+        instalment = self._pick(scheduled, action.instalment, "request an instalment")
+        if instalment is None:
+            return
+        product.act_instalment_request(self.world, instalment=instalment.key)
+        invoice = self.model.request(instalment)
+        self.story.append(f"request instalment #{instalment.key} (invoice #{invoice.key})")
+
+    def do_Pay(self, action: Pay) -> None:
+        owing = [i for i in self.model.instalments if i.state in (Paid.REQUESTED, Paid.PART_PAID)]
+        instalment = self._pick(owing, action.instalment, "record a payment")
+        if instalment is None:
+            return
+        owed = instalment.amount - instalment.paid
+        marker = self.markers.part() if action.part else None
+        if marker is not None and decimal_of(marker) >= owed:
+            marker = None
+        amount = owed if marker is None else decimal_of(marker)
+        payment = MPayment(len(self.model.payments), instalment.key, amount, marker)
+        product.act_pay(self.world, key=payment.key, instalment=instalment.key, amount=amount)
+        self.model.pay(instalment, payment)
+        how = f"part payment {marker}" if marker else "payment in full"
+        self.story.append(f"{how} #{payment.key} towards instalment #{instalment.key}")
+
+    def do_Refund(self, action: Refund) -> None:
+        kept = [p for p in self.model.payments if p.refund_reason is None]
+        payment = self._pick(kept, action.payment, "refund a payment")
+        if payment is None:
+            return
+        reason = self.new()
+        product.act_refund(self.world, payment=payment.key, reason=reason.text)
+        self.model.refund(payment, reason)
+        self.story.append(f"refund payment #{payment.key} in full")
+
+    def do_Void(self, action: Void) -> None:
+        voidable = [i for i in self.model.instalments if i.state != Paid.VOID and i.paid == 0]
+        instalment = self._pick(voidable, action.instalment, "void an instalment")
+        if instalment is None:
+            return
+        product.act_void(self.world, instalment=instalment.key, reason=self.new().text)
+        self.model.void(instalment)
+        self.story.append(f"void instalment #{instalment.key}")
+
+    def do_ChangeValue(self, action: ChangeValue) -> None:
+        balance = next((i for i in self.model.instalments if i.balance), None)
+        if balance is None or balance.state != Paid.SCHEDULED:
+            # With the balance asked for already, a new value could not add up: refused.
+            self.story.append("(change the job's value: no balance left to take it, skipped)")
+            return
+        value = self.markers.value()
+        product.act_value_change(self.world, value=decimal_of(value))
+        self.model.values.append(value)
+        self.model.respread()
+        self.model.value_changed()
+        self.story.append(f"change the job's value to {value}")
+
+    # Approvals: staff act on the request of the job's stage; the customer answers in the portal.
+
+    def do_ApprovalMessage(self, action: ApprovalMessage) -> None:
+        approval = self.model.approval_here
+        if approval is None or approval.status in PASSED:
+            self.story.append("(write the approval's message: none open here, skipped)")
+            return
+        message = self.new()
+        product.act_approval_message(self.world, message=message.text)
+        if approval.status == Asked.CHANGES:
+            self.model.ask(approval.stage, message, tuple(approval.files))
+        else:
+            approval.message = message
+            approval.messages.append(message)
+        self.story.append(f"write the message of approval #{self.model.approvals[-1].key}")
+
+    def do_ApprovalFile(self, action: ApprovalFile) -> None:
+        approval = self.model.approval_here
+        if approval is None:
+            self.story.append("(attach a file to the approval: none here, skipped)")
+            return
+        files = [
+            f
+            for f in self.model.files
+            if self.model.file_visible(f) and f.key not in approval.files
+        ]
+        file = self._pick(files, action.file, "attach a file to the approval")
+        if file is None:
+            return
+        product.act_approval_file(self.world, file=file.key)
+        if approval.status == Asked.PENDING:
+            approval.files.append(file.key)
+        else:
+            self.model.ask(approval.stage, approval.message, (*approval.files, file.key))
+        self.story.append(f"attach file #{file.key} to approval #{self.model.approvals[-1].key}")
+
+    def do_Answer(self, action: Answer) -> None:
+        approval = self.model.waiting_approval
+        if approval is None:
+            self.story.append("(the customer answers an approval: none open, skipped)")
+            return
+        message = self.new()
+        product.act_customer_answer(self.world, approve=action.approve, message=message.text)
+        if action.approve:
+            approval.status = Asked.APPROVED
+        else:
+            approval.status = Asked.CHANGES
+            approval.changes_message = message
+        words = "approves" if action.approve else "asks for changes to"
+        self.story.append(f"the customer {words} approval #{approval.key}")
+
+    def do_Override(self, action: Override) -> None:
+        approval = self.model.approval_here
+        if approval is None or approval.status not in (Asked.PENDING, Asked.CHANGES):
+            self.story.append("(override the approval: none open here, skipped)")
+            return
+        reason = self.new()
+        product.act_override(self.world, reason=reason.text)
+        approval.status = Asked.OVERRIDDEN
+        approval.override_reason = reason
+        self.story.append(f"the Admin overrides approval #{approval.key}")
+
 
 # --- judging what was shown ----------------------------------------------------------------
 
@@ -843,9 +1148,10 @@ class Looked:
     customer_emails: list[product.Page]
     staff_preview: product.Page
     admin_preview: product.Page
-    staff: list[product.Page]  # the Staff member's job page and CSV export (when amounts exist)
+    # The Staff member's job page, CSV export and Payments page answer (when amounts exist).
+    staff: list[product.Page]
     staff_emails: list[product.Page]
-    admin_job_page: product.Page | None  # when amounts exist
+    admin_pages: list[product.Page]  # the Admin's job page and Payments page (when amounts exist)
     feed: FeedEntries  # the portal job page, parsed: its history's entries, and the rest
     visits_section: str  # the text of the portal job page's visits section ("" when none)
     reminders_queued: int
@@ -872,11 +1178,11 @@ def look(world: product.World, model: Model) -> Looked:
     emails = product.look_emails(world)
     customer_emails, staff_emails = emails.customer, emails.staff
     staff: list[product.Page] = []
-    admin_job_page = None
+    admin_pages: list[product.Page] = []
     if model.money_markers():
         # Only amounts are checked on the staff side: with none saved there is nothing to look
         # for (and these pages are a third of an example's time).
-        staff, admin_job_page = product.look_staff(world)
+        staff, admin_pages = product.look_staff(world)
     feed = FeedEntries()
     feed.feed(portal[1].text)
     visits = SectionText("visits")
@@ -893,7 +1199,7 @@ def look(world: product.World, model: Model) -> Looked:
         admin_preview,
         staff,
         staff_emails,
-        admin_job_page,
+        admin_pages,
         feed,
         visits.text,
         emails.reminders_queued,
@@ -914,9 +1220,32 @@ def check_statuses(model: Model, looked: Looked) -> list[Violation]:
     out = []
     urls = {f"the portal file URL of file #{file.key}": file for file in model.files}
     calendar_files = {product.visit_file_surface(visit.key): visit for visit in model.visits}
+    invoice_pages = {product.invoice_surface(i.key): i for i in model.invoices}
+    issued = [page for page in looked.portal if "invoice page" in page.surface]
+    if len(issued) != len(model.invoices):
+        out.append(
+            Violation(
+                "M2",
+                "invoices-issued",
+                f"M2: the product issued {len(issued)} invoice(s); the schedule's rules ask for "
+                f"{len(model.invoices)}",
+            )
+        )
     for page in looked.portal:
         file = urls.get(page.surface)
         visit = calendar_files.get(page.surface)
+        invoice = invoice_pages.get(page.surface)
+        if invoice is not None:
+            want, rule, why = model.invoice_status(invoice)
+            if page.status != want:
+                out.append(
+                    Violation(
+                        rule,
+                        "invoice-page",
+                        f"{rule}: {page.surface} answered {page.status}, not {want} — {why}",
+                    )
+                )
+            continue
         if visit is not None:
             want, rule, why = model.visit_calendar_status(visit)
             if want is not None and page.status != want:
@@ -944,9 +1273,10 @@ def check_statuses(model: Model, looked: Looked) -> list[Violation]:
                     f"{model.describe_file(file)}: {why}",
                 )
             )
-    others = [looked.staff_preview, looked.admin_preview, *looked.staff]
-    if looked.admin_job_page is not None:
-        others.append(looked.admin_job_page)
+    # What the Payments page answers the Staff member is theirs to decide (its amounts are
+    # checked by S1); every other page must open.
+    staff = [page for page in looked.staff if page.surface != product.STAFF_PAYMENTS]
+    others = [looked.staff_preview, looked.admin_preview, *staff, *looked.admin_pages]
     for page in others:
         if page.status != 200:
             out.append(Violation("HTTP", "status", f"{page.surface} answered {page.status}"))
@@ -955,7 +1285,10 @@ def check_statuses(model: Model, looked: Looked) -> list[Violation]:
 
 # Where a leak was seen, most telling first: it becomes part of the violation's facet, so a leak
 # through the job page's details and one through its history are told apart.
-PLACES = ("page", "history", "list", "visits", "file-url", "ics", "email", "preview", "account")
+PLACES = (
+    "page", "history", "list", "visits", "file-url", "ics", "invoice", "email", "preview",
+    "account",
+)  # fmt: skip
 
 
 def _places(marker: Marker, looked: Looked, surfaces: list[str]) -> list[str]:
@@ -974,6 +1307,8 @@ def _places(marker: Marker, looked: Looked, surfaces: list[str]) -> list[str]:
             places.add("ics")
         elif "file URL" in surface:
             places.add("file-url")
+        elif "invoice page" in surface:
+            places.add("invoice")
         elif "e-mail" in surface:
             places.add("email")
         elif "preview" in surface:
@@ -1086,6 +1421,10 @@ def check_status(model: Model, looked: Looked) -> list[Violation]:
     return out
 
 
+# An approval entry names its stage and is not a status entry (the readings, A1).
+APPROVAL_WORDS = ("approv", "asked for changes")
+
+
 def check_history(model: Model, looked: Looked) -> list[Violation]:
     """R3: the portal history's status entries (entries naming a visible stage and no field)
     are exactly the customer-status changes, newest first."""
@@ -1097,7 +1436,12 @@ def check_history(model: Model, looked: Looked) -> list[Violation]:
     seen = []
     for entry in parser.entries:
         named = [s.read_as for s in stages if s.read_as.found_in(entry)]
-        if named and not any(label.found_in(entry) for label in field_labels):
+        about_approval = any(word in entry.lower() for word in APPROVAL_WORDS)
+        if (
+            named
+            and not about_approval
+            and not any(label.found_in(entry) for label in field_labels)
+        ):
             seen.append(" / ".join(map(str, named)))
     expected = [str(m) for m in model.expected_status_entries()]
     if seen != expected:
@@ -1137,14 +1481,14 @@ def check_money(model: Model, looked: Looked) -> list[Violation]:
                     "Staff-role members never see amounts",
                 )
             )
-        admin_page = looked.admin_job_page
-        if judgement.admin_sees and admin_page and not judgement.marker.found_in(admin_page.text):
+        admin_text = "\n".join(page.text for page in looked.admin_pages)
+        if judgement.admin_sees and admin_text and not judgement.marker.found_in(admin_text):
             out.append(
                 Violation(
                     "S1",
                     "admin-missing",
-                    f"S1: {_describe(judgement)} is missing from the Admin's job page — "
-                    "Admins see amounts",
+                    f"S1: {_describe(judgement)} is missing from the Admin's job page and "
+                    "Payments page — Admins see amounts",
                 )
             )
     return out
@@ -1198,6 +1542,33 @@ def clients(portal: Cast, settings: Any) -> product.Clients:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(history=histories)
+# Leaks the oracle found, kept as examples that always run (each failed before its fix).
+# An approval entry named the stage as it was read when asked: its staff name, once the stage
+# had a customer label.
+@example(
+    history=History(
+        stages=(StageSpec(True, False, (), approval=True),), finish=StageSpec(True, False, ()),
+        start=0, actions=(Relabel(stage=0, labelled=True),),
+    )
+)  # fmt: skip
+# Voiding an instalment never asked for told the customer its label.
+@example(
+    history=History(
+        stages=(StageSpec(True, False, ()),), finish=StageSpec(True, False, ()), start=0,
+        actions=(Void(instalment=0),), schedule=ScheduleSpec(fixed=(), balance=None),
+    )
+)  # fmt: skip
+# A file attached to an approval, made internal later.
+@example(
+    history=History(
+        stages=(StageSpec(True, False, (), approval=True),), finish=StageSpec(True, False, ()),
+        start=0,
+        actions=(
+            AddFile(visible=True), ApprovalFile(file=0),
+            SetFileVisibility(file=0, visible=False),
+        ),
+    )
+)  # fmt: skip
 def test_the_customer_sees_exactly_what_the_written_rules_allow(
     clients: product.Clients, rule: str, history: History
 ) -> None:
