@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
 from django.utils import timezone
 
 from jobline.core.models import ChoiceLabels
@@ -173,6 +173,13 @@ class InvoiceSequence(models.Model):
         return f"{self.workspace}: next INV-{self.next_number}"
 
 
+# An invoice with money still to come in; filter with this (not ``owed__gt=0``) to use the
+# partial index invoice_owed_due_idx. SQLite uses a partial index only when a query's bound
+# value equals the index's literal, and Django binds a Decimal as text there ('0' is not 0):
+# an integer on the right binds as one.
+OWING = Q(owed__gt=Value(0))
+
+
 class InvoiceStatus(models.TextChoices):
     ISSUED = "issued", "Issued"
     VOID = "void", "Void"
@@ -242,12 +249,19 @@ class Invoice(ChoiceLabels, models.Model):
         indexes = [
             # Serves the job page: an instalment's invoices, newest first.
             models.Index(fields=["instalment", "-issued_at"], name="invoice_instalment_idx"),
-            # Serve the dashboard's money: this month's invoices, and the overdue ones.
-            models.Index(fields=["workspace", "issued_at"], name="invoice_issued_idx"),
+            # Serve the dashboard's money from the index alone: SQLite reads the table for any
+            # column a query names that the index lacks (status, the summed amount), which
+            # cost ~9 ms for this month's 3,400 invoices and ~30 ms for the 13,000 overdue
+            # ones in bench/ (100k jobs); from these, ~0.5 and ~2 ms.
             models.Index(
-                fields=["workspace", "due_on", "owed"],
+                fields=["workspace", "status", "issued_at", "amount"], name="invoice_issued_idx"
+            ),
+            # Only the invoices still owing (a fully paid or void one owes 0): the overdue sum
+            # and the reminders read these, ordered by due date.
+            models.Index(
+                fields=["workspace", "status", "due_on", "owed"],
                 name="invoice_owed_due_idx",
-                condition=Q(status="issued"),
+                condition=OWING,
             ),
         ]
 
@@ -337,6 +351,11 @@ class Payment(ChoiceLabels, models.Model):
         indexes = [
             # Serves the job page: an instalment's payments in order.
             models.Index(fields=["instalment", "created_at"], name="payment_instalment_idx"),
+            # Serves the dashboard's money received this month from the index alone (without
+            # it, a scan of every payment: ~9 ms at 34,000 in bench/).
+            models.Index(
+                fields=["workspace", "paid_on", "kind", "amount"], name="payment_paid_on_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -648,16 +648,30 @@ def my_visits_on(
 ) -> list[Booking]:
     """The member's scheduled visits of a day (the workspace's wall time), in order."""
     start, end = wall_time.day_bounds(day, time_zone)
+    return _MY_VISITS.list(
+        viewer=viewer, membership_id=membership.pk, start=start, end=end,
+        earliest=start - LONGEST_VISIT,
+    )  # fmt: skip
+
+
+def _my_visits_query(
+    viewer: Viewer | None, membership_id: int, start: dt.datetime, end: dt.datetime,
+    earliest: dt.datetime,
+) -> QuerySet[Booking]:  # fmt: skip
     # The member's assignments carry their booking's times: the day is read from their
     # (membership, starts_at) index, not from every booking of the workspace.
     mine = Assignment.objects.filter(
-        membership=membership, starts_at__lt=end, ends_at__gt=start,
-        starts_at__gte=start - LONGEST_VISIT,
+        membership_id=membership_id, starts_at__lt=end, ends_at__gt=start,
+        starts_at__gte=earliest,
     ).values("booking_id")  # fmt: skip
-    return list(
+    return (
         Booking.objects.visible_to(viewer).filter(pk__in=mine, status=BookingStatus.SCHEDULED)
         .select_related("customer", "job")
         .only("title", "starts_at", "ends_at", "location", "status", "customer__name",
               "job__number", "job__title")
         .order_by("starts_at", "pk")[:20]
     )  # fmt: skip
+
+
+# The dashboard's read, compiled once per shape of the viewer (core/prepared.py).
+_MY_VISITS = PreparedQuery(_my_visits_query, name="my visits")

@@ -163,6 +163,21 @@ class Job(models.Model):
             models.Index(fields=["workspace", "-created_at", "-id"], name="job_created_idx"),
             # Serves "mine": an owner's jobs by last activity.
             models.Index(fields=["owner", "-last_activity_at"], name="job_owner_idx"),
+            # Serve the dashboard's lists of an owner's open jobs in their own order, so each
+            # reads its first rows (and counts to its cap) from the front of an index: "my
+            # overdue jobs" by due date (through job_owner_idx SQLite read and sorted all of an
+            # owner's ~3,900 jobs: ~13 ms in bench/), and "waiting on the customer" by last
+            # activity (without it SQLite prefers the first index and sorts, ~12 ms).
+            models.Index(
+                fields=["workspace", "owner", "due_date", "number"],
+                name="job_owner_due_idx",
+                condition=Q(archived_at__isnull=True, closed_at__isnull=True),
+            ),
+            models.Index(
+                fields=["workspace", "owner", "-last_activity_at", "-number"],
+                name="job_owner_open_idx",
+                condition=Q(archived_at__isnull=True, closed_at__isnull=True),
+            ),
             # Serves a customer's jobs (customer page, portal).
             models.Index(fields=["customer", "-last_activity_at"], name="job_customer_idx"),
             # PostgreSQL's full-text index on search_text is made in migration 0002 (GIN indexes

@@ -17,7 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from jobline.accounts.models import User
-from jobline.billing.models import Invoice, InvoiceStatus
+from jobline.billing.models import OWING, Invoice, InvoiceStatus
 from jobline.bookings.models import Booking, BookingStatus
 from jobline.core import wall_time
 from jobline.jobs.choices import ActorKind, Visibility
@@ -209,8 +209,8 @@ def invoice_reminders_queue(*, now: dt.datetime | None = None) -> int:
         today = timezone.localdate(now, timezone=wall_time.zone(workspace.time_zone))
         overdue = (
             Invoice.objects.filter(
-                workspace=workspace, status=InvoiceStatus.ISSUED,
-                owed__gt=0, reminders_sent__lt=len(days),
+                OWING, workspace=workspace, status=InvoiceStatus.ISSUED,
+                reminders_sent__lt=len(days),
                 due_on__lte=today - dt.timedelta(days=days[0]),
             )
             .select_related("job__customer")

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import QuerySet
 
+from jobline.accounts.models import User
 from jobline.core.background import last_seen, seconds_since
 from jobline.core.models import ProcessKind
+from jobline.core.prepared import PreparedQuery
 from jobline.notifications.models import EmailStatus, Notification, OutgoingEmail
 from jobline.workspaces.models import Workspace
 
@@ -62,13 +64,21 @@ def held_emails(*, workspace: Workspace) -> Held:
     return Held(count=held.count(), note=first or "")
 
 
-def unread_about_jobs(*, user: object, workspace: Workspace, limit: int = 8) -> list[Notification]:
+def unread_about_jobs(*, user: User, workspace: Workspace, limit: int = 8) -> list[Notification]:
     """The member's unread bell lines about their jobs (what customers did: replies, files,
     forms), newest first."""
-    return list(
+    return _UNREAD_ABOUT_JOBS.list(user_id=user.pk, workspace_id=workspace.pk, limit=limit)
+
+
+# The dashboard's read, compiled once (core/prepared.py).
+_UNREAD_ABOUT_JOBS = PreparedQuery(
+    lambda user_id, workspace_id, limit: (
         Notification.objects.filter(
-            recipient=user, workspace=workspace, read_at__isnull=True, job__isnull=False
+            recipient_id=user_id, workspace_id=workspace_id, read_at__isnull=True, job__isnull=False
         )
         .select_related("job")
         .order_by("-created_at", "-pk")[:limit]
-    )
+    ),
+    name="unread about jobs",
+    constants=("limit",),
+)
