@@ -117,18 +117,13 @@ def _totalled(schedule: Schedule) -> Schedule:
     return schedule
 
 
-def job_page_payments(job: Job, viewer: Viewer | None) -> JobPageSection | None:
-    """The job page's Payments section (jobs.hooks), for the roles that see money only: the
-    totals and the next instalment with its invoice, in one query (the invoice's number and
-    due date ride along as subqueries)."""
-    if viewer is None or not sees_schedules(viewer) or job.workspace_id != viewer.workspace_id:
-        return None
+def _job_page_instalments(viewer: Viewer | None, job_id: int) -> QuerySet[Instalment]:
     current = Invoice.objects.filter(
         instalment_id=OuterRef("pk"), status=InvoiceStatus.ISSUED
     ).order_by("-issued_at", "-pk")
-    instalments = list(
+    return (
         Instalment.objects.visible_to(viewer)
-        .filter(job_id=job.pk)
+        .filter(job_id=job_id)
         .select_related("trigger_stage")
         .annotate(
             invoice_number=Subquery(current.values("number")[:1]),
@@ -136,6 +131,20 @@ def job_page_payments(job: Job, viewer: Viewer | None) -> JobPageSection | None:
         )
         .order_by("position", "pk")
     )
+
+
+# Compiled once per shape of the viewer (core/prepared.py): building its SQL (two subqueries
+# and a join) took longer than SQLite took to answer it, on every job page.
+_JOB_PAGE_INSTALMENTS = PreparedQuery(_job_page_instalments, name="job page instalments")
+
+
+def job_page_payments(job: Job, viewer: Viewer | None) -> JobPageSection | None:
+    """The job page's Payments section (jobs.hooks), for the roles that see money only: the
+    totals and the next instalment with its invoice, in one query (the invoice's number and
+    due date ride along as subqueries)."""
+    if viewer is None or not sees_schedules(viewer) or job.workspace_id != viewer.workspace_id:
+        return None
+    instalments = _JOB_PAGE_INSTALMENTS.list(viewer=viewer, job_id=job.pk)
     schedule = _totalled(
         Schedule(job=job, currency=job.workspace.currency, instalments=instalments,
                  value=job.value)

@@ -60,9 +60,19 @@ def book_url(follow_up: FollowUp, time_zone: str, today: dt.date) -> str:
     )
 
 
+# Compiled once per shape of the viewer (core/prepared.py): every job page asks, and building
+# the booked-visit subquery cost more than answering it.
+_JOB_PAGE_ROWS = PreparedQuery(
+    lambda viewer, job_id: (
+        _open(viewer).filter(job_id=job_id).select_related("job").order_by("due_at", "pk")
+    ),
+    name="job page follow-ups",
+)
+
+
 def job_page_follow_ups(job: Job, viewer: Viewer | None) -> JobPageSection | None:
     """The job page's Follow-ups section, when the job has open follow-ups."""
-    rows = list(_open(viewer).filter(job_id=job.pk).select_related("job").order_by("due_at"))
+    rows = _JOB_PAGE_ROWS.list(viewer=viewer, job_id=job.pk)
     if not rows:
         return None
     time_zone = job.workspace.time_zone
