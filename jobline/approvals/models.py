@@ -62,6 +62,9 @@ class Approval(ChoiceLabels, models.Model):
     message = models.TextField(blank=True, max_length=MESSAGE_MAX)
     files = models.ManyToManyField(Attachment, blank=True, related_name="+")
     value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # A quote revision (or another app's document) attached, as it was described when attached
+    # (hooks.Document.as_data()); {} when none.
+    document = models.JSONField(default=dict, blank=True)
     # What changed since the approval it replaces (a new file, the value): shown to them.
     changed = models.CharField(max_length=300, blank=True)
     requested_at = models.DateTimeField(default=timezone.now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Prefetch
 from django.http import Http404
 
+from jobline.approvals.hooks import Document, documents_of
 from jobline.approvals.models import Approval, ApprovalStatus
 from jobline.jobs.choices import Visibility
 from jobline.jobs.hooks import JobPageSection
@@ -39,7 +40,10 @@ def job_page_approval(job: Job, viewer: Viewer | None) -> JobPageSection | None:
     if approval is not None and approval.stage_id != stage.pk:
         approval = None  # a request of a stage the job has left: nothing to do here
     attachable = []
+    documents: list[Document] = []
     if approval is not None:
+        attached_document = (approval.document or {}).get("key")
+        documents = [d for d in documents_of(job, viewer) if d.key != attached_document]
         attached = {f.pk for f in approval.files.all()}
         attachable = [
             f for f in Attachment.objects.filter(job_id=job.pk, visibility=Visibility.CUSTOMER)
@@ -53,6 +57,7 @@ def job_page_approval(job: Job, viewer: Viewer | None) -> JobPageSection | None:
             "stage": stage,
             "can_override": viewer.role in MONEY_ROLES,
             "attachable": attachable,
+            "documents": documents,
         },
     )
 

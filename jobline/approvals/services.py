@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.approvals.hooks import Document
 from jobline.approvals.models import MESSAGE_MAX, PASSING, Approval, ApprovalStatus
 from jobline.core.transactions import service
 from jobline.jobs import activity
@@ -50,6 +51,7 @@ def content_of(approval: Approval) -> dict[str, Any]:
         "message": approval.message,
         "files": sorted((f.pk, f.original_name) for f in approval.files.all()),
         "value": str(approval.value) if approval.value is not None else None,
+        "document": approval.document or None,
     }
 
 
@@ -86,7 +88,8 @@ def _log(approval: Approval, payload_class: type, *, actor: User | None, at: dt.
 
 
 def _ask(job: Job, stage: Stage, *, actor: User | None, at: dt.datetime, message: str = "",
-         files: Iterable[Attachment] = (), changed: str = "") -> Approval:  # fmt: skip
+         files: Iterable[Attachment] = (), document: dict[str, Any] | None = None,
+         changed: str = "") -> Approval:  # fmt: skip
     """A new request replaces any still open on the job (one live request per job) and the
     stage's earlier answer (kept, as history)."""
     Approval.objects.filter(
@@ -95,7 +98,7 @@ def _ask(job: Job, stage: Stage, *, actor: User | None, at: dt.datetime, message
     ).exclude(status=ApprovalStatus.SUPERSEDED).update(status=ApprovalStatus.SUPERSEDED)
     approval = Approval.objects.create(
         workspace_id=job.workspace_id, job=job, stage=stage, message=message, value=job.value,
-        changed=changed[:300], requested_at=at,
+        document=document or {}, changed=changed[:300], requested_at=at,
     )  # fmt: skip
     approval.files.set(list(files))
     _log(approval, activity.ApprovalReopened if changed else activity.ApprovalRequested,
@@ -164,11 +167,13 @@ def approval_edit(
     actor: User,
     message: str,
     add_file: Attachment | None = None,
+    add_document: Document | None = None,
     at: dt.datetime | None = None,
 ) -> Approval:
     """Staff change what the customer approves. A message is theirs to change while the
-    request is open; once changes were asked for, the new message asks again. A file attached
-    is a material change: an approval given is asked for again, with what changed shown."""
+    request is open; once changes were asked for, the new message asks again. A file attached,
+    or a quote revision (``add_document``, which replaces the one attached before), is a
+    material change: an approval given is asked for again, with what changed shown."""
     job, locked = _locked(approval)
     now = at or timezone.now()
     message = (message or "").strip()
@@ -179,23 +184,39 @@ def approval_edit(
     ):
         raise ValidationError({"file": "Choose a file of this job that the customer can see."})
     files = list(locked.files.all())
+    document = add_document.as_data() if add_document is not None else locked.document
+    if add_document is not None and add_document.key == (locked.document or {}).get("key"):
+        add_document = None  # the one attached already: nothing new
     if locked.status == ApprovalStatus.SUPERSEDED:
         raise ValidationError("This request was replaced by a newer one; change that instead.")
+    material = add_file is not None or add_document is not None
     if locked.status in PASSING or locked.status == ApprovalStatus.CHANGES_REQUESTED:
-        if add_file is None and locked.status in PASSING:
+        if not material and locked.status in PASSING:
             raise ValidationError(
-                "It is approved: only a material change (a new file) asks the customer again."
+                "It is approved: only a material change (a new file or quote revision) asks "
+                "the customer again."
             )
-        changed = NEW_FILE if add_file else "Changed as you asked"
+        changed = _what_changed(add_document) if material else "Changed as you asked"
         return _ask(job, locked.stage, actor=actor, at=now, message=message,
-                    files=[*files, *([add_file] if add_file else [])], changed=changed)  # fmt: skip
+                    files=[*files, *([add_file] if add_file else [])], document=document,
+                    changed=changed)  # fmt: skip
     # Still open: the customer sees the request as it is now.
     locked.message = message
     if add_file is not None and add_file not in files:
         locked.files.add(add_file)
         locked.changed = NEW_FILE
-    locked.save(update_fields=["message", "changed"])
+    if add_document is not None:
+        locked.document = document
+        locked.changed = _what_changed(add_document)
+    locked.save(update_fields=["message", "document", "changed"])
     return locked
+
+
+def _what_changed(add_document: Document | None) -> str:
+    """What changed, for a material change: the quote revision attached, else a file."""
+    if add_document is not None:
+        return f"{add_document.title} attached"[:300]
+    return NEW_FILE
 
 
 def value_changed(*, job: Job, actor: User | None, at: dt.datetime) -> Approval | None:
@@ -215,7 +236,8 @@ def value_changed(*, job: Job, actor: User | None, at: dt.datetime) -> Approval 
         latest.save(update_fields=["value", "changed"])
         return latest
     return _ask(job, stage, actor=actor, at=at, message=latest.message,
-                files=list(latest.files.all()), changed="The job's value changed")  # fmt: skip
+                files=list(latest.files.all()), document=latest.document,
+                changed="The job's value changed")  # fmt: skip
 
 
 @service

@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from jobline.approvals import selectors, services
+from jobline.approvals import hooks, selectors, services
 from jobline.jobs.models import Attachment
 from jobline.jobs.views.common import job_of
 from jobline.workspaces.models import Module, Role
@@ -60,10 +60,19 @@ def approval_edit(request: HttpRequest, approval_id: int) -> HttpResponse:
     if file_id and attachment is None:
         messages.error(request, "Choose a file of this job that the customer can see.")
         return _back(approval)
+    document_key = request.POST.get("document", "")
+    document = (
+        hooks.document_of(approval.job, request_viewer(request), document_key)
+        if document_key
+        else None
+    )
+    if document_key and document is None:
+        messages.error(request, "Choose one of the job's quote revisions.")
+        return _back(approval)
     try:
         services.approval_edit(
             approval=approval, actor=request.user, message=request.POST.get("message", ""),
-            add_file=attachment,
+            add_file=attachment, add_document=document,
         )  # fmt: skip
     except ValidationError as error:
         _said(request, error)

@@ -9,8 +9,10 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.http import Http404
+from django.urls import reverse
 
 from jobline.accounts.models import User
+from jobline.approvals.hooks import Document
 from jobline.core.pages import Counted
 from jobline.core.prepared import PreparedQuery
 from jobline.core.search import prefix_match
@@ -157,6 +159,29 @@ _JOB_QUOTE = PreparedQuery(
     ),
     name="job quote",
 )
+
+
+def approval_documents(job: Job, viewer: Viewer) -> list[Document]:
+    """The revisions of the quote the job was made from, newest first, as an approval can show
+    them to the job's customer (approvals.hooks). Only for a viewer who may read the quote
+    (Quote.objects.visible_to: the roles that see money), and only the job's own customer's."""
+    if job.customer_id is None or not job.workspace.module_quotes:
+        return []
+    quote = (
+        Quote.objects.visible_to(viewer).filter(job_id=job.pk, customer_id=job.customer_id).first()
+    )
+    if quote is None:
+        return []
+    return [
+        Document(
+            key=f"quote-revision:{revision.pk}",
+            title=f"Quote {quote.reference}, revision {revision.number}",
+            total=str(revision.content.get("total_without_options", "")),
+            currency=quote.currency,
+            portal_url=reverse("portal:quotes"),
+        )
+        for revision in quote.revisions.order_by("-number")
+    ]
 
 
 def job_page_quote(job: Job, viewer: Viewer | None) -> JobPageSection | None:

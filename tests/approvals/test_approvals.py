@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -30,6 +31,9 @@ from jobline.jobs.uploads import attachment_add, attachment_set_visibility
 from jobline.notifications.models import Notification
 from jobline.pipelines.models import Pipeline, Stage
 from jobline.pipelines.services import pipeline_create_from_blueprint, stage_update
+from jobline.quotes import services as quote_services
+from jobline.quotes.models import Quote
+from jobline.quotes.services import LineInput
 from tests.bookings.conftest import text_of
 from tests.conftest import Cast, client_for, make_user
 
@@ -289,3 +293,87 @@ def test_staff_job_page_shows_the_approval(cast: Cast, in_review: Job) -> None:
     assert "Override the approval" in text_of(
         client_for(cast.admin).get(f"/jobs/{in_review.number}/").text
     )
+
+
+# ----------------------------------------------------------------------------- quote revisions
+
+
+@pytest.fixture
+def quoted_review(cast: Cast, legal: Pipeline) -> Job:
+    """Priya's lease made from her quote Q-1001 (sent: revision 1, £1,200.00), straight into
+    Client review (which asks for her approval)."""
+    cast.workspace.module_quotes = True
+    cast.workspace.save(update_fields=["module_quotes"])
+    quote = quote_services.quote_send(
+        quote=quote_services.quote_create(
+            workspace=cast.workspace, actor=cast.admin, title="Lease renewal",
+            customer=cast.customer,
+            lines=[LineInput(description="Lease review", quantity=Decimal(1),
+                             unit_price=Decimal("1200.00"))],
+        ),
+        actor=cast.admin,
+    )  # fmt: skip
+    return quote_services.quote_convert(
+        quote=quote, actor=cast.admin, pipeline=legal, stage=stage_of(legal, "Client review"),
+        without_acceptance=True,
+    )  # fmt: skip
+
+
+def attach_revision(client: Any, approval: Approval, key: str, message: str = "") -> Any:
+    return client.post(f"/approvals/{approval.pk}/edit/", {"message": message, "document": key})
+
+
+def test_a_quote_revision_attached_is_what_the_customer_approves(
+    cast: Cast, quoted_review: Job
+) -> None:
+    asked = the_approval(quoted_review)
+    staff_page = client_for(cast.staff).get(f"/jobs/{quoted_review.number}/")
+    assert "Attach a quote revision" not in staff_page.text  # Staff may not read quotes
+    admin_page = client_for(cast.admin).get(f"/jobs/{quoted_review.number}/")
+    assert "Quote Q-1001, revision 1" in text_of(admin_page.text)
+    revision = Quote.objects.get(job=quoted_review).revisions.get()
+    key = f"quote-revision:{revision.pk}"
+    # Staff cannot attach it either: the quote is not theirs to read.
+    attach_revision(client_for(cast.staff), asked, key)
+    assert the_approval(quoted_review).document == {}
+    attach_revision(client_for(cast.admin), asked, key, message="Please check the price")
+    open_request = the_approval(quoted_review)
+    assert open_request.pk == asked.pk and open_request.status == ApprovalStatus.PENDING
+    assert open_request.document["title"] == "Quote Q-1001, revision 1"
+    assert open_request.changed == "Quote Q-1001, revision 1 attached"
+    portal = text_of(
+        client_for(cast.customer.portal_user).get(f"/user/jobs/{quoted_review.pk}/").text
+    )
+    assert "Attached: Quote Q-1001, revision 1 · £1,200.00" in portal
+    preview = text_of(client_for(cast.staff).get(f"/jobs/{quoted_review.number}/as-customer/").text)
+    assert "Quote Q-1001, revision 1" in preview and "1,200.00" not in preview
+    answer(cast, quoted_review, open_request, answer="approve", name="Priya Patel")
+    given = the_approval(quoted_review)
+    assert given.status == ApprovalStatus.APPROVED
+    # What was approved, hashed, includes the revision.
+    assert given.decided_hash == services.content_hash(given)
+    assert services.content_of(given)["document"]["key"] == key
+
+
+def test_attaching_a_quote_revision_to_an_approval_given_asks_again(
+    cast: Cast, quoted_review: Job
+) -> None:
+    answer(cast, quoted_review, the_approval(quoted_review), answer="approve", name="Priya")
+    given = the_approval(quoted_review)
+    revision = Quote.objects.get(job=quoted_review).revisions.get()
+    attach_revision(client_for(cast.admin), given, f"quote-revision:{revision.pk}")
+    reopened = the_approval(quoted_review)
+    assert reopened.pk != given.pk and reopened.status == ApprovalStatus.PENDING
+    assert reopened.changed == "Quote Q-1001, revision 1 attached"
+    # The same revision again is no change: an approval given stays given.
+    answer(cast, quoted_review, reopened, answer="approve", name="Priya")
+    response = attach_revision(client_for(cast.admin), reopened, f"quote-revision:{revision.pk}")
+    assert response.status_code == 302
+    assert the_approval(quoted_review).pk == reopened.pk
+    assert the_approval(quoted_review).status == ApprovalStatus.APPROVED
+
+
+def test_a_revision_of_another_quote_is_refused(cast: Cast, quoted_review: Job) -> None:
+    asked = the_approval(quoted_review)
+    attach_revision(client_for(cast.admin), asked, "quote-revision:999999")
+    assert the_approval(quoted_review).document == {}
