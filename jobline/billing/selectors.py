@@ -26,7 +26,7 @@ from jobline.billing.models import (
 from jobline.core import wall_time
 from jobline.core.prepared import PreparedQuery
 from jobline.jobs.hooks import JobPageSection
-from jobline.jobs.models import Activity, Job
+from jobline.jobs.models import Job
 from jobline.pipelines.models import Pipeline
 from jobline.workspaces.viewers import Viewer
 
@@ -218,18 +218,6 @@ def open_invoices_of_job(job: Job, viewer: Viewer | None) -> list[Invoice]:
         .filter(job_id=job.pk, status=InvoiceStatus.ISSUED, owed__gt=0)
         .select_related("instalment")
         .order_by("issued_at", "pk")
-    )
-
-
-def invoice_of_request(entry: Activity) -> Invoice | None:
-    """The invoice an "instalment requested" feed entry issued (notifications e-mails it)."""
-    invoice_id = getattr(entry.payload, "invoice_id", None)
-    if invoice_id is None:
-        return None
-    return (
-        Invoice.objects.select_related("job__customer", "workspace")
-        .filter(workspace_id=entry.workspace_id, pk=invoice_id)
-        .first()
     )
 
 

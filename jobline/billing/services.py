@@ -18,12 +18,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
 from jobline.accounts.models import User
 from jobline.approvals import services as approval_services
+from jobline.billing import hooks
 from jobline.billing.models import (
     FROZEN_STATUSES,
     LABEL_MAX,
@@ -48,6 +49,7 @@ from jobline.billing.schedule import (
     spread,
 )
 from jobline.core import wall_time
+from jobline.core.prepared import PreparedQuery
 from jobline.core.transactions import service
 from jobline.jobs import activity
 from jobline.jobs.changes import job_lock, job_touch, log
@@ -419,12 +421,24 @@ def schedule_from_quote(job: Job, *, at: dt.datetime) -> None:
     ))  # fmt: skip
 
 
+# What a job's requested instalments still await, summed after every request, payment,
+# refund and void: its SQL compiled once (core/prepared.py), as building it took longer than
+# the answer. Grouped by the job, the sum comes as a row (none when nothing is requested).
+_OWED_ON_JOB = PreparedQuery(
+    lambda job_id: (
+        Instalment.objects.filter(job_id=job_id, status__in=FROZEN_STATUSES)
+        .values("job_id")
+        .annotate(owed=Sum(F("amount") - F("paid")))
+        .values_list("owed", flat=True)
+    ),
+    name="owed on a job",
+)
+
+
 def _refresh_outstanding(job: Job) -> None:
     """Keep the job's ``money_outstanding`` (board cards read it) in step with its schedule,
     in the change's transaction."""
-    owed = Instalment.objects.filter(job=job, status__in=FROZEN_STATUSES).aggregate(
-        owed=Sum(F("amount") - F("paid"))
-    )["owed"]
+    owed = next(iter(_OWED_ON_JOB.list(job_id=job.pk)), None)
     outstanding = owed if owed else None
     if job.money_outstanding != outstanding:
         Job.objects.filter(pk=job.pk).update(money_outstanding=outstanding)
@@ -434,11 +448,18 @@ def _refresh_outstanding(job: Job) -> None:
 # ----------------------------------------------------------------------------- requesting
 
 
+# The quote a job was made from (at most one; ``first()`` by id), read by every request: its
+# SQL compiled once (core/prepared.py), as building it took longer than the answer.
+_QUOTE_OF_JOB = PreparedQuery(
+    lambda job_id: Quote.objects.filter(job_id=job_id).order_by("pk")[:1], name="quote of a job"
+)
+
+
 def _tax_of(amount: Decimal, job: Job) -> list[dict[str, Any]]:
     """The tax in an instalment of ``amount``, per rate: its share of the tax of the quote the
     job was made from (the amount × that rate's tax ÷ the quote's total), rounded half-up; a
     job not made from a quote has none shown. The one place this is worked out."""
-    quote = Quote.objects.filter(job=job).first()
+    quote = next(iter(_QUOTE_OF_JOB.list(job_id=job.pk)), None)
     if quote is None:
         return []
     totals = quote_totals(quote, ticked=quote.accepted_lines)
@@ -452,13 +473,39 @@ def _tax_of(amount: Decimal, job: Job) -> list[dict[str, Any]]:
 
 
 def _next_invoice_number(workspace_id: int) -> int:
-    """Locks the workspace's counter row: concurrent issues queue here, and a rolled-back
-    issue gives its number back, so numbers have no gaps."""
-    InvoiceSequence.objects.get_or_create(workspace_id=workspace_id)
-    sequence = InvoiceSequence.objects.select_for_update().get(workspace_id=workspace_id)
-    number = sequence.next_number
-    InvoiceSequence.objects.filter(pk=sequence.pk).update(next_number=F("next_number") + 1)
+    """Takes the workspace's next number. Raising the counter locks its row first, so
+    concurrent issues queue here, and a rolled-back issue gives its number back: numbers
+    have no gaps."""
+    number = _take_number(workspace_id)
+    if number is None:
+        # The workspace's first invoice makes its counter (a concurrent first waits on the
+        # new row, then finds it made).
+        InvoiceSequence.objects.get_or_create(workspace_id=workspace_id)
+        number = _take_number(workspace_id)
+        assert number is not None
     return number
+
+
+def _take_number(workspace_id: int) -> int | None:
+    """The counter's number, raised by one (None: the workspace has no counter yet). The
+    UPDATE locks the row before anything is read, so the number is this transaction's alone.
+    One ``UPDATE … RETURNING`` where the database has it (PostgreSQL, SQLite 3.35+: Django's
+    ``can_return_columns_from_insert``), else the UPDATE and a read."""
+    counter = InvoiceSequence.objects.filter(workspace_id=workspace_id)
+    if not connection.features.can_return_columns_from_insert:
+        if not counter.update(next_number=F("next_number") + 1):
+            return None
+        return counter.values_list("next_number", flat=True).get() - 1
+    meta, quote = InvoiceSequence._meta, connection.ops.quote_name
+    table, key = quote(meta.db_table), quote(meta.pk.column)
+    column = quote(meta.get_field("next_number").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {column} = {column} + 1 WHERE {key} = %s RETURNING {column} - 1",
+            [workspace_id],
+        )
+        row = cursor.fetchone()
+    return None if row is None else row[0]
 
 
 def _request(
@@ -500,6 +547,7 @@ def _request(
         instalment_id=instalment.pk, label=instalment.label, invoice=invoice.reference,
         reason=why, invoice_id=invoice.pk,
     ))  # fmt: skip
+    hooks.invoice_issued(invoice)
     return invoice
 
 

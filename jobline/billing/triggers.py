@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from jobline.accounts.models import User
 from jobline.billing import services
 from jobline.billing.models import Instalment, InstalmentStatus, Trigger
 from jobline.billing.services import InstalmentInput
+from jobline.core.prepared import PreparedQuery
 from jobline.jobs.choices import STAGE_ENTRY_KINDS, ActivityKind
 from jobline.jobs.models import Activity, Job
 from jobline.pipelines.blueprints import PipelineBlueprint
@@ -25,8 +26,20 @@ from jobline.pipelines.models import Pipeline, Stage
 from jobline.quotes.models import Quote
 
 
-def _waiting(job: Job) -> Q:
+def _waiting(job: Job | int) -> Q:
     return Q(job=job, status=InstalmentStatus.SCHEDULED, triggered_at__isnull=True)
+
+
+def _due_on_entering(job_id: int, stage_id: int, won: bool) -> QuerySet[Instalment]:
+    entered = Q(trigger=Trigger.STAGE, trigger_stage_id=stage_id)
+    if won:
+        entered |= Q(trigger=Trigger.WON)
+    return Instalment.objects.filter(_waiting(job_id), entered).order_by("position")
+
+
+# Asked on every stage entry (each move): its SQL compiled once per shape (core/prepared.py),
+# as building it took several times as long as the database's answer.
+_DUE_ON_ENTERING = PreparedQuery(_due_on_entering, name="instalments due on entering a stage")
 
 
 def on_activity_logged(entry: Activity) -> None:
@@ -37,10 +50,7 @@ def on_activity_logged(entry: Activity) -> None:
     if entry.kind == ActivityKind.CREATED:
         services.default_schedule_copy(entry.job)
     stage = entry.stage
-    entered = Q(trigger=Trigger.STAGE, trigger_stage_id=stage.pk)
-    if stage.is_won:
-        entered |= Q(trigger=Trigger.WON)
-    due = list(Instalment.objects.filter(_waiting(entry.job), entered).order_by("position"))
+    due = _DUE_ON_ENTERING.list(job_id=entry.job_id, stage_id=stage.pk, won=stage.is_won)
     if due:
         services.fire(entry.job, due, why=f"entering {stage.name}", at=entry.created_at)
 

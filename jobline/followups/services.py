@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from jobline.accounts.models import User
 from jobline.core import wall_time
+from jobline.core.prepared import PreparedQuery
 from jobline.core.transactions import service
 from jobline.followups import selectors
 from jobline.followups.models import (
@@ -111,12 +112,19 @@ def on_pipeline_created(pipeline: Pipeline, blueprint: Any, actor: User) -> None
 # ----------------------------------------------------------------------------- scheduling
 
 
+# Asked on every stage entry (each move): its SQL compiled once (core/prepared.py), as
+# building it took several times as long as the database's answer.
+_RULES_OF_STAGE = PreparedQuery(
+    lambda stage_id: FollowUpRule.objects.filter(stage_id=stage_id), name="follow-up rules"
+)
+
+
 def schedule(job: Job, stage: Stage, entered_at: dt.datetime) -> list[FollowUp]:
     """The stage's follow-ups for a job entering it, each at the same wall-clock time N days
     on in the workspace's time zone (so a DST change shifts nothing); one open per rule."""
     made = []
     time_zone = job.workspace.time_zone
-    for rule in FollowUpRule.objects.filter(stage=stage):
+    for rule in _RULES_OF_STAGE.list(stage_id=stage.pk):
         if FollowUp.objects.filter(job=job, rule=rule, status__in=OPEN_STATUSES).exists():
             continue
         made.append(FollowUp.objects.create(

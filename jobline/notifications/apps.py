@@ -13,6 +13,10 @@ class NotificationsConfig(AppConfig):
         from jobline.notifications import listeners, periodic, services  # noqa: F401 (its jobs)
 
         hooks.on_activity_logged(listeners.on_activity_logged)
+        # An invoice issued: the billing app tells us through its hook.
+        from jobline.billing import hooks as billing_hooks
+
+        billing_hooks.on_invoice_issued(listeners.on_invoice_issued)
         # A quote sent, accepted or declined: the quotes app tells us through its hook.
         from jobline.quotes import hooks as quote_hooks
 

@@ -3,7 +3,7 @@ NotificationsConfig.ready), inside the change's transaction."""
 
 from __future__ import annotations
 
-from jobline.billing import selectors as billing_selectors
+from jobline.billing.models import Invoice
 from jobline.jobs.choices import ActivityKind, ActorKind
 from jobline.jobs.models import Activity
 from jobline.notifications import emails, services
@@ -13,20 +13,23 @@ from jobline.quotes.models import Quote
 
 def on_activity_logged(activity: Activity) -> None:
     """A customer's own action alerts the job's staff; a change staff made that the customer
-    may see goes to the customer's digest; an instalment requested asks the customer for its
-    invoice's money."""
+    may see goes to the customer's digest. An instalment requested is e-mailed as its invoice
+    (on_invoice_issued), not in a digest."""
     if activity.kind == ActivityKind.FOLLOW_UP_DUE:
         services.tell_owner_follow_up_due(activity)
         return
     if activity.kind == ActivityKind.INSTALMENT_REQUESTED:
-        invoice = billing_selectors.invoice_of_request(activity)
-        if invoice is not None:
-            emails.invoice_queue(invoice=invoice)
         return
     if activity.actor_kind == ActorKind.CUSTOMER:
         services.alert_staff(activity)
     else:
         emails.customer_update_queue(activity)
+
+
+def on_invoice_issued(invoice: Invoice) -> None:
+    """An invoice issued asks the job's customer for its money (billing.hooks): the invoice
+    as the request holds it, so nothing is read again."""
+    emails.invoice_queue(invoice=invoice)
 
 
 def on_quote_event(quote: Quote, kind: str) -> None:

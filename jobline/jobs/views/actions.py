@@ -188,6 +188,9 @@ def job_move(request: HttpRequest, number: int) -> HttpResponse:
     """Move to another stage. From the board (htmx) the answer is the card, or the
     required-fields dialog; from the job page it is the page."""
     job = job_of(request, number)
+    # The request's workspace is the job's (job_of reads only its jobs): handed on with the
+    # job, what the move sets off (follow-ups, an invoice) does not read it again.
+    job.workspace = request.workspace
     from_board = bool(request.htmx) and request.POST.get("from") == "board"
     move = MoveForm(request.POST)
     if not move.is_valid():
