@@ -30,7 +30,7 @@ from jobline.jobs.choices import STAGE_ENTRY_KINDS, ActorKind, Visibility
 from jobline.jobs.models import Activity, Attachment, Job
 from jobline.pipelines.models import Stage
 from jobline.workspaces.models import Membership
-from jobline.workspaces.viewers import MONEY_ROLES, Viewer
+from jobline.workspaces.viewers import MONEY_ROLES, Viewer, customer_viewer
 
 REASON_MAX = 300
 NAME_MAX = 150
@@ -44,12 +44,20 @@ NEW_FILE = "A file was added"
 
 
 def content_of(approval: Approval) -> dict[str, Any]:
-    """What the customer approves (and what the recorded hash covers)."""
+    """What the customer approves (and what the recorded hash covers): its files as the job's
+    customer may see them (a file made internal since it was attached is not on their page, so
+    it is not in what they approved)."""
+    customer = approval.job.customer
+    files = Attachment.objects.none()
+    if customer is not None:
+        files = Attachment.objects.visible_to(customer_viewer(customer), approval.job).filter(
+            pk__in=approval.files.values("pk")
+        )
     return {
         "stage": approval.stage_id,
         "label": approval.label,
         "message": approval.message,
-        "files": sorted((f.pk, f.original_name) for f in approval.files.all()),
+        "files": sorted((f.pk, f.original_name) for f in files),
         "value": str(approval.value) if approval.value is not None else None,
         "document": approval.document or None,
     }

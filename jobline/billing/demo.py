@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from jobline.accounts.models import User
 from jobline.billing import services
-from jobline.billing.models import AmountKind, Instalment, Invoice, PaymentMethod
+from jobline.billing.models import Instalment, Invoice, PaymentMethod
 from jobline.billing.services import InstalmentInput
 from jobline.jobs.models import Job
 from jobline.workspaces.models import Workspace
@@ -57,16 +57,7 @@ TYPICAL_VALUE = {
 def _rows_of(job: Job) -> list[InstalmentInput]:
     """The job's schedule as it is (its pipeline's default, copied when it was made)."""
     return [
-        InstalmentInput(
-            id=i.pk,
-            label=i.label,
-            amount_kind=i.amount_kind,
-            percent=i.percent,
-            amount=i.amount if i.amount_kind == AmountKind.FIXED else None,
-            trigger=i.trigger,
-            trigger_stage=i.trigger_stage,
-            trigger_on=i.trigger_on,
-        )
+        InstalmentInput.kept(i)
         for i in Instalment.objects.filter(job=job).select_related("trigger_stage")
     ]
 

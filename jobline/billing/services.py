@@ -80,6 +80,17 @@ class InstalmentInput:
     trigger_on: dt.date | None = None
     id: int | None = None
 
+    @classmethod
+    def kept(cls, instalment: Instalment) -> InstalmentInput:
+        """An existing instalment's row as the editor sends it back unchanged."""
+        fixed = instalment.amount_kind == AmountKind.FIXED
+        return cls(
+            label=instalment.label, amount_kind=instalment.amount_kind,
+            percent=instalment.percent, amount=instalment.amount if fixed else None,
+            trigger=instalment.trigger, trigger_stage=instalment.trigger_stage,
+            trigger_on=instalment.trigger_on, id=instalment.pk,
+        )  # fmt: skip
+
 
 class ScheduleRowError(ValidationError):
     """A bad row of the schedule: ``row`` is its index in the rows given (None: the whole)."""

@@ -227,6 +227,12 @@ def test_a_new_file_reopens_an_approval_given(cast: Cast, in_review: Job) -> Non
     assert "draft-lease.pdf" not in page.text
     with pytest.raises(ValidationError):
         move(cast, in_review, "Filing")
+    # What they approve now, and what the record hashes, is what they were shown: no file.
+    answer(cast, in_review, reopened, answer="approve", name="Priya")
+    approved = the_approval(in_review)
+    assert approved.status == ApprovalStatus.APPROVED
+    assert services.content_of(approved)["files"] == []
+    assert approved.decided_hash == services.content_hash(approved)
 
 
 def test_the_value_changing_reopens_it_and_other_changes_do_not(cast: Cast, in_review: Job) -> None:

@@ -5,6 +5,7 @@ and small helpers to write a schedule, move the job and read what the feed and t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -107,18 +108,7 @@ def save(
 
 def kept(instalment: Instalment, **changes: Any) -> InstalmentInput:
     """The row of an existing instalment as the editor sends it back (with ``changes``)."""
-    row: dict[str, Any] = {
-        "label": instalment.label,
-        "amount_kind": instalment.amount_kind,
-        "percent": instalment.percent,
-        "trigger": instalment.trigger,
-        "trigger_stage": instalment.trigger_stage,
-        "trigger_on": instalment.trigger_on,
-        "id": instalment.pk,
-        "amount": instalment.amount if instalment.amount_kind == AmountKind.FIXED else None,
-    }
-    row.update(changes)
-    return InstalmentInput(**row)
+    return dataclasses.replace(InstalmentInput.kept(instalment), **changes)
 
 
 def reload(instalment: Instalment) -> Instalment:

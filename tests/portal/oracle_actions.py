@@ -444,19 +444,10 @@ def act_bookings_module(world: World, *, on: bool) -> None:
 # --- money -----------------------------------------------------------------------------------
 
 
-def _rows(world: World, job: Job) -> list[billing_services.InstalmentInput]:
+def _rows(job: Job) -> list[billing_services.InstalmentInput]:
     """The job's schedule as the editor posts it back unchanged: every instalment by id."""
     return [
-        billing_services.InstalmentInput(
-            label=i.label,
-            amount_kind=i.amount_kind,
-            percent=i.percent,
-            amount=i.amount if i.amount_kind == AmountKind.FIXED else None,
-            trigger=i.trigger,
-            trigger_stage=i.trigger_stage,
-            trigger_on=i.trigger_on,
-            id=i.pk,
-        )
+        billing_services.InstalmentInput.kept(i)
         for i in Instalment.objects.filter(job=job).order_by("position", "pk")
     ]
 
@@ -486,7 +477,7 @@ def act_schedule_set(
 def act_value_change(world: World, *, value: Decimal) -> None:
     job = Job.objects.get(pk=world.the_job.pk)
     billing_services.schedule_save(
-        job=job, value=value, rows=_rows(world, job), actor=world.cast.admin,
+        job=job, value=value, rows=_rows(job), actor=world.cast.admin,
         expected_version=None,
     )  # fmt: skip
 
