@@ -1,7 +1,8 @@
 """The demo workspace's visits: the next two weeks of the three demo staff, some on jobs and
 some internal blocks, one pair that overlaps (booked anyway), some already completed, one
-cancelled, and the beauty packages' 6-week and 12-week reviews. Times are on the business's
-wall clock (core/wall_time.py), so they read as working hours whatever the season."""
+cancelled, a weekly series of progress checks on a renovation, and the beauty packages'
+6-week and 12-week reviews. Times are on the business's wall clock (core/wall_time.py), so
+they read as working hours whatever the season."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from collections.abc import Sequence
 from django.utils import timezone
 
 from jobline.accounts.models import User
-from jobline.bookings.models import Booking, BookingStatus
-from jobline.bookings.services import booking_create, booking_set_status
+from jobline.bookings.models import Booking, BookingStatus, Repeat
+from jobline.bookings.services import booking_create, booking_series_create, booking_set_status
 from jobline.core import wall_time
 from jobline.jobs.models import Job
 from jobline.workspaces.models import Membership, Workspace
@@ -131,6 +132,20 @@ def add_demo_bookings(*, workspace: Workspace, staff: Sequence[User]) -> int:
             internal_notes="Customer prefers texts before 9am.", book_anyway=True,
         )  # fmt: skip
         created += 1
+
+    # A repeating series: the renovation's weekly progress check, six Fridays at 16:00.
+    renovations = open_jobs.get("Trades renovation", [])
+    if renovations:
+        friday = today + dt.timedelta(days=(4 - today.weekday()) % 7 or 7)
+        start = _at(friday, 16, 0, time_zone)
+        created += len(
+            booking_series_create.step(
+                workspace=workspace, actor=staff[0], repeat=Repeat.WEEKLY, count=6,
+                title="Weekly progress check", starts_at=start,
+                ends_at=start + dt.timedelta(minutes=30), staff=[members[0]],
+                job=renovations[0], location="On site", book_anyway=True,
+            )
+        )  # fmt: skip
 
     # The beauty packages: each one's 6-week review and 12-week check-in, booked from its
     # first session at the same time of day (wall-clock weeks, across any clock change).

@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.db.models import Q
 
-from jobline.bookings.models import NOTES_MAX, TITLE_MAX
+from jobline.bookings.models import MOST_IN_SERIES, NOTES_MAX, TITLE_MAX, Repeat
 from jobline.core import wall_time
 from jobline.core.one_time import OneTimeTokenField
 from jobline.customers.models import Customer
@@ -99,6 +99,16 @@ class BookingForm(_WhenMixin):
     book_anyway = forms.BooleanField(
         required=False, label="Book anyway, although it overlaps (this is logged)"
     )
+    # A new visit only: the edit page changes one visit.
+    repeat = forms.ChoiceField(
+        choices=[("", "Does not repeat"), *Repeat.choices], required=False, label="Repeats",
+        widget=forms.Select(attrs={"data-needed-with": "repeat"}),
+    )  # fmt: skip
+    repeat_count = forms.IntegerField(
+        required=False, min_value=2, max_value=MOST_IN_SERIES, label="Visits in all",
+        help_text=f"Counting this one; up to {MOST_IN_SERIES}.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "data-needed-with": "repeat"}),
+    )  # fmt: skip
 
     def __init__(
         self, *args: Any, workspace: Workspace, current_customer_id: int | None = None,
@@ -117,6 +127,16 @@ class BookingForm(_WhenMixin):
         if not title:
             raise forms.ValidationError("Give the visit a title (or the service).")
         return title
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if (
+            data.get("repeat")
+            and data.get("repeat_count") is None
+            and ("repeat_count" not in self.errors)
+        ):
+            self.add_error("repeat_count", "Say how many visits in all, this one included.")
+        return data
 
 
 class MoveForm(forms.Form):
@@ -146,6 +166,8 @@ class MoveForm(forms.Form):
 class StatusForm(forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     reason = forms.CharField(max_length=255, required=False, label="Reason")
+    # Cancelling a visit of a series: the later visits of the series too.
+    and_later = forms.BooleanField(required=False)
 
 
 class AttachForm(forms.Form):

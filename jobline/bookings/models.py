@@ -42,6 +42,37 @@ class BookingStatus(models.TextChoices):
     NO_SHOW = "no_show", "No-show"
 
 
+class Repeat(models.TextChoices):
+    """How often a series of visits comes back, on the business's wall clock."""
+
+    DAILY = "daily", "Every day"
+    WEEKLY = "weekly", "Every week"
+    FORTNIGHTLY = "fortnightly", "Every 2 weeks"
+    FOUR_WEEKLY = "four_weekly", "Every 4 weeks"
+    MONTHLY = "monthly", "Every month"
+
+
+# A series is booked in one go, each visit checked for overlaps: a year of weekly visits.
+MOST_IN_SERIES = 52
+
+
+class BookingSeries(ChoiceLabels, models.Model):
+    """Visits booked together as one repeating series ("every 2 weeks, 6 visits"). Each visit
+    is an ordinary booking of its own, moved, cancelled or completed on its own; the series
+    lets the later ones be cancelled together."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    repeat = models.CharField(max_length=16, choices=Repeat.choices)
+    count = models.PositiveSmallIntegerField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.get_repeat_display()}, {self.count} visits"
+
+
 class BookingQuerySet(models.QuerySet["Booking"]):
     def visible_to(self, viewer: Viewer | None) -> BookingQuerySet:
         """Members: every booking of their workspace. Customers (and a member's preview of
@@ -104,6 +135,10 @@ class Booking(ChoiceLabels, models.Model):
         max_length=16, choices=BookingStatus.choices, default=BookingStatus.SCHEDULED
     )
     cancel_reason = models.CharField(max_length=255, blank=True)
+    # Booked with others as a repeating series (None: a visit of its own).
+    series = models.ForeignKey(
+        BookingSeries, null=True, blank=True, on_delete=models.SET_NULL, related_name="visits"
+    )
     # Booked although it overlaps another booking of one of its staff ("Book anyway").
     overlap_allowed = models.BooleanField(default=False)
     # The event's identity in calendar feeds (UID) and its revision there (SEQUENCE).
@@ -132,6 +167,12 @@ class Booking(ChoiceLabels, models.Model):
             models.Index(fields=["workspace", "starts_at"], name="booking_calendar_idx"),
             # Serves a job's visits on the job page and its next visit.
             models.Index(fields=["job", "starts_at"], name="booking_job_idx"),
+            # Serves a series' visits in order (the visit page, cancelling the later ones).
+            models.Index(
+                fields=["series", "starts_at"],
+                name="booking_series_idx",
+                condition=Q(series__isnull=False),
+            ),
             # Serves the reminder job: scheduled visits by start.
             models.Index(
                 fields=["starts_at"],

@@ -32,7 +32,15 @@ from django.db.models.functions import RowNumber
 from django.http import Http404
 from django.utils import timezone
 
-from jobline.bookings.models import LONGEST_VISIT, Assignment, Booking, BookingEvent, BookingStatus
+from jobline.bookings.models import (
+    LONGEST_VISIT,
+    MOST_IN_SERIES,
+    Assignment,
+    Booking,
+    BookingEvent,
+    BookingSeries,
+    BookingStatus,
+)
 from jobline.core import wall_time
 from jobline.core.prepared import PreparedQuery
 from jobline.jobs.hooks import JobPageSection
@@ -169,6 +177,39 @@ def get_booking(*, viewer: Viewer | None, pk: int) -> Booking:
     if booking is None:
         raise Http404("No such visit.")
     return booking
+
+
+@dataclass
+class SeriesView:
+    """The repeating series a visit belongs to, as its page shows it."""
+
+    series: BookingSeries
+    visits: list[Booking]
+    position: int  # this visit's place in the series, from 1
+
+    @property
+    def later_scheduled(self) -> int:
+        """The visits after this one still scheduled: what "and the later ones" cancels."""
+        return sum(1 for visit in self.visits[self.position :] if visit.is_scheduled)
+
+
+def series_of(booking: Booking) -> SeriesView | None:
+    """The visit's series with all its visits in order (a series holds MOST_IN_SERIES at
+    most), read with the booking's own workspace; None for a visit of its own."""
+    if booking.series_id is None:
+        return None
+    series = BookingSeries.objects.filter(
+        pk=booking.series_id, workspace_id=booking.workspace_id
+    ).first()
+    if series is None:
+        return None
+    visits = list(
+        Booking.objects.filter(series=series, workspace_id=booking.workspace_id)
+        .only("pk", "title", "starts_at", "ends_at", "status", "series_id", "workspace_id")
+        .order_by("starts_at", "pk")[:MOST_IN_SERIES]
+    )
+    position = next((n for n, visit in enumerate(visits, 1) if visit.pk == booking.pk), 0)
+    return SeriesView(series=series, visits=visits, position=position)
 
 
 def history(booking: Booking, *, limit: int = 100) -> list[BookingEvent]:

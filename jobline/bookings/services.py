@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -23,14 +24,17 @@ from jobline.accounts.models import User
 from jobline.bookings import feeds
 from jobline.bookings.models import (
     LONGEST_VISIT,
+    MOST_IN_SERIES,
     NOTES_MAX,
     TITLE_MAX,
     Assignment,
     Booking,
     BookingEvent,
     BookingEventKind,
+    BookingSeries,
     BookingStatus,
     CalendarFeed,
+    Repeat,
 )
 from jobline.core import one_time, wall_time
 from jobline.core.transactions import service
@@ -279,6 +283,7 @@ def booking_create(
     internal_notes: str = "",
     book_anyway: bool = False,
     one_time_token: str | None = None,
+    series: BookingSeries | None = None,
     at: dt.datetime | None = None,
 ) -> Booking:
     """A new visit. Raises Overlap when one of its staff is already booked then (unless
@@ -304,8 +309,8 @@ def booking_create(
         internal_notes=_clean_text(
             internal_notes, limit=NOTES_MAX, field="internal_notes", label="Notes"
         ),
-        starts_at=starts_at, ends_at=ends_at, overlap_allowed=overlaps, created_by=actor,
-        created_at=now, updated_at=now,
+        starts_at=starts_at, ends_at=ends_at, overlap_allowed=overlaps, series=series,
+        created_by=actor, created_at=now, updated_at=now,
     )  # fmt: skip
     _write_assignments(booking, members, workspace.time_zone)
     detail = (
@@ -320,6 +325,100 @@ def booking_create(
               actor=actor, at=now)  # fmt: skip
     one_time.record(submission, booking=booking.pk)
     return booking
+
+
+# ----------------------------------------------------------------------------- a series
+
+_REPEAT_STEPS = {
+    Repeat.DAILY: lambda instant, n, zone: wall_time.add_days(instant, n, zone),
+    Repeat.WEEKLY: lambda instant, n, zone: wall_time.add_weeks(instant, n, zone),
+    Repeat.FORTNIGHTLY: lambda instant, n, zone: wall_time.add_weeks(instant, 2 * n, zone),
+    Repeat.FOUR_WEEKLY: lambda instant, n, zone: wall_time.add_weeks(instant, 4 * n, zone),
+    Repeat.MONTHLY: lambda instant, n, zone: wall_time.add_months(instant, n, zone),
+}
+
+
+def series_times(
+    *, starts_at: dt.datetime, ends_at: dt.datetime, repeat: str, count: int, time_zone: str
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The start and end of each visit of a series, on the business's wall clock: the n-th
+    visit is the first moved on n steps (from the first, so a monthly series booked on the
+    31st comes back on the last day of a shorter month and on the 31st again after it), at
+    the same wall-clock times across a daylight-saving change."""
+    step = _REPEAT_STEPS[Repeat(repeat)]
+    wall_length = wall_time.local(ends_at, time_zone).replace(tzinfo=None) - wall_time.local(
+        starts_at, time_zone
+    ).replace(tzinfo=None)
+    times = []
+    for n in range(count):
+        start = step(starts_at, n, time_zone)
+        wall_start = wall_time.local(start, time_zone).replace(tzinfo=None)
+        times.append((start, wall_time.instant_at(wall_start + wall_length, time_zone)))
+    return times
+
+
+@service
+def booking_series_create(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    repeat: str,
+    count: int | None,
+    title: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    staff: Sequence[Membership],
+    customer: Customer | None = None,
+    job: Job | None = None,
+    location: str = "",
+    customer_notes: str = "",
+    internal_notes: str = "",
+    book_anyway: bool = False,
+    one_time_token: str | None = None,
+    at: dt.datetime | None = None,
+) -> list[Booking]:
+    """A repeating series: ``count`` visits, each an ordinary booking (its own feed entry,
+    e-mail and reminder), all booked or none. Raises Overlap with every visit any of them
+    would share time with, unless ``book_anyway``."""
+    if repeat not in Repeat.values:
+        raise ValidationError({"repeat": "Choose how often the visit repeats."})
+    if count is None or not 2 <= count <= MOST_IN_SERIES:
+        raise ValidationError(
+            {"repeat_count": f"A repeating visit comes {MOST_IN_SERIES} times at most, and at "
+                             "least twice."}
+        )  # fmt: skip
+    _checked_times(starts_at, ends_at)
+    times = series_times(
+        starts_at=starts_at, ends_at=ends_at, repeat=repeat, count=count,
+        time_zone=workspace.time_zone,
+    )  # fmt: skip
+    if any(next_start < end for (_, end), (next_start, _) in pairwise(times)):
+        raise ValidationError(
+            {"repeat": "Each visit would still be running when the next one starts: repeat "
+                       "it less often, or shorten it."}
+        )  # fmt: skip
+    members = _checked_staff(workspace, staff)
+    submission = one_time.claim(token=one_time_token, user=actor)
+    conflicts: dict[int, Booking] = {}
+    for start, end in times:
+        for other in conflicts_for(staff=members, starts_at=start, ends_at=end):
+            conflicts.setdefault(other.pk, other)
+    if conflicts and not book_anyway:
+        raise Overlap(sorted(conflicts.values(), key=lambda b: (b.starts_at, b.pk)),
+                      workspace.time_zone)  # fmt: skip
+    now = at or timezone.now()
+    series = BookingSeries.objects.create(
+        workspace=workspace, repeat=repeat, count=count, created_by=actor, created_at=now
+    )
+    visit = {
+        "workspace": workspace, "actor": actor, "title": title, "staff": members,
+        "customer": customer, "job": job, "location": location,
+        "customer_notes": customer_notes, "internal_notes": internal_notes,
+        "book_anyway": book_anyway, "series": series, "at": now,
+    }  # fmt: skip
+    visits = [booking_create.step(starts_at=start, ends_at=end, **visit) for start, end in times]
+    one_time.record(submission, booking=visits[0].pk)
+    return visits
 
 
 # ----------------------------------------------------------------------------- changing
@@ -490,6 +589,34 @@ def booking_set_status(
               payload=payload_class.of(locked, reason=locked.cancel_reason), actor=actor,
               at=now)  # fmt: skip
     return locked
+
+
+@service
+def booking_series_cancel(
+    *,
+    booking: Booking,
+    actor: User | None,
+    reason: str,
+    expected_version: int | None = None,
+    at: dt.datetime | None = None,
+) -> list[Booking]:
+    """Cancel this visit and every later visit of its series still scheduled, for one
+    reason; the earlier ones, and those done or cancelled already, stay as they are."""
+    first = booking_set_status.step(
+        booking=booking, actor=actor, status=BookingStatus.CANCELLED, reason=reason,
+        expected_version=expected_version, at=at,
+    )  # fmt: skip
+    if first.series_id is None:
+        return [first]
+    later = Booking.objects.filter(
+        series_id=first.series_id, status=BookingStatus.SCHEDULED, starts_at__gt=first.starts_at
+    ).order_by("starts_at", "pk")
+    return [first] + [
+        booking_set_status.step(
+            booking=visit, actor=actor, status=BookingStatus.CANCELLED, reason=reason, at=at
+        )
+        for visit in later
+    ]
 
 
 @service

@@ -242,14 +242,22 @@ def booking_create(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         job = _job_of_form(request, form)
         data = form.cleaned_data
+        visit = {
+            "workspace": workspace, "actor": request.user, "title": data["title"],
+            "starts_at": data["starts_at"], "ends_at": data["ends_at"],
+            "staff": list(data["staff"]), "customer": None if job else data["customer"],
+            "job": job, "location": data["location"], "customer_notes": data["customer_notes"],
+            "internal_notes": data["internal_notes"], "book_anyway": data["book_anyway"],
+            "one_time_token": data["one_time_token"],
+        }  # fmt: skip
         try:
-            booking = services.booking_create(
-                workspace=workspace, actor=request.user, title=data["title"],
-                starts_at=data["starts_at"], ends_at=data["ends_at"], staff=list(data["staff"]),
-                customer=None if job else data["customer"], job=job, location=data["location"],
-                customer_notes=data["customer_notes"], internal_notes=data["internal_notes"],
-                book_anyway=data["book_anyway"], one_time_token=data["one_time_token"],
-            )  # fmt: skip
+            if data["repeat"]:
+                visits = services.booking_series_create(
+                    repeat=data["repeat"], count=data["repeat_count"], **visit
+                )
+                booking = visits[0]
+            else:
+                visits = [booking := services.booking_create(**visit)]
         except one_time.AlreadySubmitted as done:
             pk = done.result.get("booking")
             return redirect("bookings:detail", pk) if pk else redirect("bookings:calendar")
@@ -258,7 +266,13 @@ def booking_create(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, f"Booked: {booking.title}.")
+            if len(visits) > 1:
+                messages.success(
+                    request, f"Booked {len(visits)} visits: {booking.title}, "
+                    f"{booking.series.get_repeat_display().lower()}.",
+                )  # fmt: skip
+            else:
+                messages.success(request, f"Booked: {booking.title}.")
             return redirect("bookings:detail", booking.pk)
     return _form_page(request, form, job=job, status=400)
 
@@ -317,6 +331,7 @@ def _detail_page(
         {
             "booking": booking,
             "history": selectors.history(booking),
+            "series": selectors.series_of(booking),
             "attach_form": attach_form or AttachForm(),
         },
         status=status,
@@ -380,18 +395,28 @@ def _status_action(status: BookingStatus, done: str) -> View:
         booking = _booking(request, pk)
         form = StatusForm(request.POST)
         form.is_valid()
+        change = {
+            "booking": booking, "actor": request.user,
+            "reason": form.cleaned_data.get("reason", ""),
+            "expected_version": form.cleaned_data.get("version"),
+        }  # fmt: skip
         try:
-            services.booking_set_status(
-                booking=booking, actor=request.user, status=status,
-                reason=form.cleaned_data.get("reason", ""),
-                expected_version=form.cleaned_data.get("version"),
-            )  # fmt: skip
+            if status == BookingStatus.CANCELLED and form.cleaned_data.get("and_later"):
+                changed = services.booking_series_cancel(**change)
+            else:
+                changed = [services.booking_set_status(status=status, **change)]
         except services.StaleBooking as stale:
             messages.error(request, stale.message)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, done)
+            later = len(changed) - 1
+            messages.success(
+                request,
+                done if not later else
+                f"{done[:-1]}, and the {later} later visit{'s' if later > 1 else ''} of its "
+                "series.",
+            )  # fmt: skip
         return redirect("bookings:detail", booking.pk)
 
     return action

@@ -13,6 +13,7 @@ Two local times need a rule, and each has one here:
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -51,6 +52,17 @@ def add_days(instant: dt.datetime, days: int, time_zone: str) -> dt.datetime:
 
 def add_weeks(instant: dt.datetime, weeks: int, time_zone: str) -> dt.datetime:
     return add_days(instant, 7 * weeks, time_zone)
+
+
+def add_months(instant: dt.datetime, months: int, time_zone: str) -> dt.datetime:
+    """The same day of the month and wall-clock time ``months`` later; a day the month lacks
+    (the 31st in April, the 29th of February) becomes its last day."""
+    wall = local(instant, time_zone).replace(tzinfo=None)
+    month_index = wall.year * 12 + wall.month - 1 + months
+    year, month = divmod(month_index, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    moved = wall.replace(year=year, month=month + 1, day=min(wall.day, last_day))
+    return instant_at(moved, time_zone)
 
 
 def next_weekday(instant: dt.datetime, weekday: int, time_zone: str) -> dt.datetime:

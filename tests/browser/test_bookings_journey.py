@@ -262,6 +262,54 @@ def test_an_overlap_names_the_other_visit_and_book_anyway_books_it(
     expect(column.locator(".cal-event.is-overlap")).to_contain_text("Boiler service")
 
 
+def test_a_weekly_series_is_booked_in_one_go_and_its_later_visits_cancelled_together(
+    page: Page, cast: Cast, sign_in: Callable[..., None], screenshot: Screenshot
+) -> None:
+    bookings_on(cast)
+    job = make_job(cast, title="Physio package")
+    monday = next_week(0)
+    sign_in(cast.staff.email)
+
+    page.goto(f"/bookings/new/?job={job.number}")
+    page.get_by_label("Title or service").fill("Physio session")
+    page.get_by_label("Date", exact=True).fill(monday.isoformat())
+    page.get_by_label("Start", exact=True).fill("09:00")
+    page.get_by_label("End", exact=True).fill("09:45")
+    page.get_by_label("Repeats").select_option(label="Every week")
+    page.get_by_label("Visits in all").fill("4")
+    screenshot(page, "booking-series-form")
+    page.get_by_role("button", name="Book visit").click()
+
+    expect(page.locator(".toast-success")).to_contain_text(
+        "Booked 4 visits: Physio session, every week."
+    )
+    series = page.locator("section", has=page.get_by_role("heading", name="Repeating series"))
+    expect(series).to_contain_text("Every week, 4 visits. This is visit 1 of 4.")
+    expect(series.locator("li")).to_have_count(4)
+    later = monday + dt.timedelta(weeks=3)
+    expect(series.locator("li").nth(3)).to_have_text(words(later, "09:00", "09:45"))
+    screenshot(page, "booking-series")
+
+    # The second visit: cancel it and the two after it, for one reason.
+    series.locator("li").nth(1).get_by_role("link").click()
+    expect(page.locator(".series-visits [aria-current]")).to_contain_text(
+        words(monday + dt.timedelta(weeks=1), "09:00", "09:45")
+    )
+    page.get_by_label("Reason for cancelling").fill("Treatment finished early")
+    page.get_by_label("Also cancel the 2 later visits of this series").check()
+    page.get_by_role("button", name="Cancel visit").click()
+    expect(page.locator(".toast-success")).to_contain_text(
+        "Visit cancelled, and the 2 later visits of its series."
+    )
+    expect(page.locator(".series-visits .chip-lost")).to_have_count(3)
+    statuses = list(Booking.objects.filter(job=job).order_by("starts_at").values_list(
+        "status", flat=True))  # fmt: skip
+    assert statuses == ["scheduled", "cancelled", "cancelled", "cancelled"]
+
+    page.goto(f"/jobs/{job.number}/")
+    expect(page.locator("#visits")).to_contain_text("Physio session")
+
+
 def test_the_customer_sees_the_visit_in_the_portal_without_the_internal_notes(
     page: Page, cast: Cast, live_server: Any, mailoutbox: list, screenshot: Screenshot
 ) -> None:

@@ -208,3 +208,26 @@ def test_day_bounds_are_local_midnights_23_or_25_hours_apart_on_change_days(
     start, end = wall_time.day_bounds(day, time_zone)
     assert (start, end) == expected
     assert end - start == dt.timedelta(hours=hours)
+
+
+# ----------------------------------------------------------------------------- add_months
+
+
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        # 31 Jan 2028 10:00 AEDT: February of a leap year has 29 days.
+        (utc(2028, 1, 30, 23), 1, utc(2028, 2, 28, 23)),
+        # 31 Mar 2026 10:00 AEDT to 30 Apr 10:00 AEST, across the end of daylight saving.
+        (utc(2026, 3, 30, 23), 1, utc(2026, 4, 30, 0)),
+        # 15 Sep 2026 10:00 AEST to 15 Oct 10:00 AEDT, across its start.
+        (utc(2026, 9, 15, 0), 1, utc(2026, 10, 14, 23)),
+        # 31 Dec 2026 over the year end to 28 Feb 2027, and backwards.
+        (utc(2026, 12, 30, 23), 2, utc(2027, 2, 27, 23)),
+        (utc(2026, 3, 30, 23), -1, utc(2026, 2, 27, 23)),
+    ],
+)
+def test_add_months_keeps_the_day_and_wall_time_or_takes_the_months_last_day(
+    start: dt.datetime, months: int, expected: dt.datetime
+) -> None:
+    assert wall_time.add_months(start, months, SYDNEY) == expected
