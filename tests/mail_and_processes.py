@@ -40,9 +40,22 @@ class Inbox:
     the end of DATA for that long after it stored the message: the moment a sender can die
     not knowing whether the message was taken."""
 
-    def __init__(self, hold: float = 0.0) -> None:
+    def __init__(self, hold: float = 0.0, hold_recipient: float = 0.0) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
+        self.recipients: list[str] = []
         self.hold = hold
+        # Keeps the server from answering RCPT TO for that long: a sender that dies there has
+        # handed nothing over.
+        self.hold_recipient = hold_recipient
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        self.recipients.append(address)
+        if self.hold_recipient:
+            await asyncio.sleep(self.hold_recipient)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append((list(envelope.rcpt_tos), envelope.content))

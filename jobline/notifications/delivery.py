@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -348,9 +350,14 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> Outcome:
     # first; only the hand-over itself is the moment a dead worker leaves in doubt.
     message.extra_headers["Message-ID"] = f"<jobline-{email.pk}@{_message_id_domain()}>"
     mail_server = get_connection()
+
+    def handing_over() -> None:
+        OutgoingEmail.objects.filter(pk=email.pk).update(handed_over_at=timezone.now())
+
     try:
         mail_server.open()
-        OutgoingEmail.objects.filter(pk=email.pk).update(handed_over_at=timezone.now())
+        if not _marked_at_data(mail_server, handing_over):
+            handing_over()  # a backend that is not SMTP: the whole send is the hand-over
         mail_server.send_messages([message])
     except DATABASE_DOWN:  # not the mail server's failure: the worker waits it out
         raise  # the row stays "sending"; recovered after the lease like a dead worker's
@@ -362,6 +369,28 @@ def deliver(email_id: int, *, now: dt.datetime | None = None) -> Outcome:
         status=EmailStatus.SENT, sent_at=timezone.now(), last_error=""
     )
     return Outcome("sent")
+
+
+def _marked_at_data(mail_server: Any, mark: Callable[[], None]) -> bool:
+    """Over SMTP, ``mark`` the hand-over just before the DATA command, not at the connection.
+
+    Until the end of DATA the mail server keeps nothing: a connection cut before it aborts the
+    transaction (RFC 5321, 4.1.1.4), so a worker that dies while connecting, greeting, naming the
+    sender or the recipients leaves an e-mail that is safely sent again. Django's SMTP backend
+    hands its ``smtplib.SMTP`` connection the message through ``sendmail``, which calls
+    ``data``; the connection's own ``data`` is wrapped for this one send. False for any other
+    backend (it has no such moment to mark)."""
+    connection = getattr(mail_server, "connection", None)
+    if not isinstance(connection, smtplib.SMTP):
+        return False
+    send_data = connection.data
+
+    def data(msg: Any) -> Any:
+        mark()
+        return send_data(msg)
+
+    connection.data = data  # type: ignore[method-assign]
+    return True
 
 
 def _message_id_domain() -> str:

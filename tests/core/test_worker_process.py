@@ -35,8 +35,8 @@ LEASE_SECONDS = 2
 def smtp() -> Iterator[Callable[..., tuple[Inbox, int]]]:
     controllers: list[Controller] = []
 
-    def start(hold: float = 0.0) -> tuple[Inbox, int]:
-        inbox = Inbox(hold)
+    def start(hold: float = 0.0, hold_recipient: float = 0.0) -> tuple[Inbox, int]:
+        inbox = Inbox(hold, hold_recipient)
         controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
         controller.start()
         controllers.append(controller)
@@ -165,6 +165,28 @@ def test_a_worker_killed_before_reaching_the_mail_server_leaves_a_send_that_runs
     time.sleep(LEASE_SECONDS + 1)  # nothing else is handed back and sent
     assert len(inbox.messages) == 1
     assert b"Ready for pickup" in inbox.messages[0][1]
+
+
+def test_a_worker_killed_before_the_message_itself_leaves_a_send_that_runs_again(
+    cast: Cast, no_digest: None, workers: Callable, smtp: Callable
+) -> None:
+    """Connected, greeted, the sender named, killed while the server is slow to take the
+    recipient: the server keeps nothing of a transaction cut before its DATA, so the e-mail
+    is sent again, once, instead of being failed as perhaps sent."""
+    slow, slow_port = smtp(hold_recipient=30)
+    first = workers(slow_port)
+    email = email_the_customer(cast, "Parts arrived")
+    wait_until(lambda: slow.recipients, what="the worker naming the recipient")
+    first.kill_hard()
+    assert OutgoingEmail.objects.get(pk=email.pk).handed_over_at is None
+
+    inbox, port = smtp()
+    workers(port)
+    wait_until(lambda: status_of(email) == EmailStatus.SENT, what="the send run again")
+    time.sleep(LEASE_SECONDS + 1)
+    assert len(inbox.messages) == 1
+    assert b"Parts arrived" in inbox.messages[0][1]
+    assert slow.messages == []
 
 
 def test_a_worker_killed_while_handing_over_never_sends_twice_and_an_admin_is_told(
