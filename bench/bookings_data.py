@@ -96,6 +96,7 @@ BOOKING_COLUMNS = (
     "id", "workspace_id", "job_id", "customer_id", "title", "location", "customer_notes",
     "internal_notes", "starts_at", "ends_at", "status", "cancel_reason", "overlap_allowed",
     "uid", "sequence", "version", "reminded_for", "created_by_id", "created_at", "updated_at",
+    "series_id",
 )  # fmt: skip
 ASSIGNMENT_COLUMNS = ("id", "booking_id", "membership_id", "starts_at", "ends_at", "blocks_time")
 EVENT_COLUMNS = ("id", "booking_id", "kind", "actor_id", "detail", "created_at")
@@ -367,7 +368,7 @@ class BookingRows:
                 rng.choice(INTERNAL_NOTES), w.ts(starts_at), w.ts(ends_at), status, reason,
                 False, w.uuid(uuid.UUID(int=rng.getrandbits(128), version=4)),
                 1 if touched else 0, 2 if touched else 1, None, self.admin_id, w.ts(created),
-                w.ts(changed),
+                w.ts(changed), None,
             )
         )  # fmt: skip
         blocks = status == BookingStatus.SCHEDULED
