@@ -15,3 +15,4 @@ class ApprovalsConfig(AppConfig):
         hooks.on_activity_logged(services.on_activity_logged)
         hooks.on_move_forward(services.refuse_unapproved_move)
         hooks.on_job_page(selectors.job_page_approval)
+        hooks.on_customer_wait(selectors.WAITING_FOR_APPROVAL)

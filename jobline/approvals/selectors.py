@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 
 from jobline.approvals.hooks import Document, documents_of
 from jobline.approvals.models import Approval, ApprovalStatus
 from jobline.jobs.choices import Visibility
-from jobline.jobs.hooks import JobPageSection
+from jobline.jobs.hooks import CustomerWait, JobPageSection
 from jobline.jobs.models import Attachment, Job
 from jobline.workspaces.viewers import MONEY_ROLES, Viewer
 
@@ -75,3 +75,22 @@ def waiting_for_customer(job: Job, viewer: Viewer | None) -> Approval | None:
     """The open request the portal shows at the top of the customer's job page."""
     approval = current_approval(job, viewer)
     return approval if approval is not None and approval.is_pending else None
+
+
+def _asked_and_unanswered() -> Q:
+    """A job whose customer has been asked for an approval and has not answered."""
+    return Q(Exists(Approval.objects.filter(job_id=OuterRef("pk"), status=ApprovalStatus.PENDING)))
+
+
+def _approvals_asked(job_ids: list[int]) -> list[tuple[int, str]]:
+    """For the dashboard's jobs (already the viewer's): each open approval, by its stage."""
+    return [
+        (job_id, f"approval at {stage}")
+        for job_id, stage in Approval.objects.filter(
+            job_id__in=job_ids, status=ApprovalStatus.PENDING
+        ).values_list("job_id", "stage__name")
+    ]
+
+
+# The dashboard's "waiting on the customer" (jobs.hooks) counts an approval asked.
+WAITING_FOR_APPROVAL = CustomerWait(condition=_asked_and_unanswered, waiting_for=_approvals_asked)

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.db.models import Q
+
 from jobline.jobs.models import Activity, Job
 from jobline.workspaces.viewers import Viewer
 
@@ -90,3 +92,26 @@ def on_move_forward(guard: MoveGuard) -> None:
 def check_move_forward(job: Job, current: Any, target: Any) -> None:
     for guard in _move_guards:
         guard(job, current, target)
+
+
+@dataclass(frozen=True)
+class CustomerWait:
+    """Something else a job may wait for from its customer (the approvals app: an approval
+    asked and not yet given), for the dashboard's "waiting on the customer": ``condition``
+    builds the jobs' filter (a Q on the Job, such as an Exists over ``OuterRef("pk")``) and
+    ``waiting_for`` says, for the jobs shown, what each one waits for, by job id."""
+
+    condition: Callable[[], Q]
+    waiting_for: Callable[[list[int]], list[tuple[int, str]]]
+
+
+_customer_waits: list[CustomerWait] = []
+
+
+def on_customer_wait(wait: CustomerWait) -> None:
+    if wait not in _customer_waits:
+        _customer_waits.append(wait)
+
+
+def customer_waits() -> list[CustomerWait]:
+    return list(_customer_waits)

@@ -22,6 +22,7 @@ from jobline.accounts.models import initials_of
 from jobline.core.pages import Counted
 from jobline.core.prepared import PreparedQuery
 from jobline.core.search import prefix_match
+from jobline.jobs import hooks
 from jobline.jobs.choices import FEED_TYPE_GROUPS, ActivityKind
 from jobline.jobs.models import (
     Activity,
@@ -731,9 +732,10 @@ def _my_waiting(viewer: Viewer) -> QuerySet[Job]:
     open_requests = DocumentRequest.objects.filter(
         job_id=OuterRef("pk"), status=DocumentRequest.Status.OPEN
     )
-    return _my_open_jobs(viewer).filter(
-        Q(Exists(open_requests)) | Q(money_outstanding__isnull=False)
-    )
+    waiting = Q(Exists(open_requests)) | Q(money_outstanding__isnull=False)
+    for wait in hooks.customer_waits():  # an approval asked (the approvals app), …
+        waiting |= wait.condition()
+    return _my_open_jobs(viewer).filter(waiting)
 
 
 def _capped(queryset: QuerySet[Job]) -> QuerySet[Any]:
@@ -781,17 +783,22 @@ def my_overdue_jobs(*, viewer: Viewer | None, today: dt.date) -> DashboardJobs:
 
 
 def my_jobs_waiting_on_the_customer(*, viewer: Viewer | None) -> DashboardJobs:
-    """The viewer's own open jobs that wait for their customer: an open document request, or
-    a requested instalment not yet paid (``money_outstanding``; its amount shows only to the
-    roles that see money, through money()). Each row has ``waiting_for`` (its open requests'
-    titles)."""
+    """The viewer's own open jobs that wait for their customer: an open document request, a
+    requested instalment not yet paid (``money_outstanding``; its amount shows only to the
+    roles that see money, through money()), or what a higher layer registers (an approval
+    asked, hooks.CustomerWait). Each row has ``waiting_for``: its open requests' titles and
+    what else it waits for."""
     if viewer is None or viewer.sees_as_customer:
         return DashboardJobs(rows=[], total=0)
     rows = _WAITING_ROWS.list(viewer=viewer)
     titles: dict[int, list[str]] = {}
     if rows:
-        for job_id, title in _OPEN_REQUEST_TITLES.list(job_ids=[j.pk for j in rows]):
+        job_ids = [j.pk for j in rows]
+        for job_id, title in _OPEN_REQUEST_TITLES.list(job_ids=job_ids):
             titles.setdefault(job_id, []).append(title)
+        for wait in hooks.customer_waits():
+            for job_id, title in wait.waiting_for(job_ids):
+                titles.setdefault(job_id, []).append(title)
     for job in rows:
         job.waiting_for = titles.get(job.pk, [])  # type: ignore[attr-defined]
     total = len(rows) if len(rows) < DASHBOARD_ROWS else len(_WAITING_CAPPED.list(viewer=viewer))

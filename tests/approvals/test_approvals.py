@@ -34,7 +34,8 @@ from jobline.pipelines.services import pipeline_create_from_blueprint, stage_upd
 from jobline.quotes import services as quote_services
 from jobline.quotes.models import Quote
 from jobline.quotes.services import LineInput
-from tests.bookings.conftest import text_of
+from tests.approvals.helpers import approve_as_customer
+from tests.bookings.conftest import section, text_of
 from tests.conftest import Cast, client_for, make_user
 
 
@@ -383,3 +384,22 @@ def test_a_revision_of_another_quote_is_refused(cast: Cast, quoted_review: Job) 
     asked = the_approval(quoted_review)
     attach_revision(client_for(cast.admin), asked, "quote-revision:999999")
     assert the_approval(quoted_review).document == {}
+
+
+def test_the_owners_dashboard_lists_a_job_waiting_for_approval_until_it_is_given(
+    cast: Cast, in_review: Job
+) -> None:
+    """The written rule (issue 12, part 5): a job waits on its customer while an approval
+    asked of them is unanswered; it shows on its owner's dashboard, naming the stage."""
+    sam = client_for(cast.staff)
+    page = sam.get("/dashboard/")
+    assert page.status_code == 200
+    waiting = text_of(section(page.text, "waiting-on-customers"))
+    assert "Lease renewal" in waiting and "approval at Client review" in waiting
+    admins = text_of(section(client_for(cast.admin).get("/dashboard/").text,
+                             "waiting-on-customers"))  # fmt: skip
+    assert "Lease renewal" not in admins  # Sam's job, not the Admin's
+
+    approve_as_customer(in_review)
+    waiting = text_of(section(sam.get("/dashboard/").text, "waiting-on-customers"))
+    assert "Lease renewal" not in waiting

@@ -1,7 +1,8 @@
 """The dashboard answers "what needs me today", from the written rule: each list is the
 signed-in member's own — their visits today and tomorrow (the workspace's wall time), their
 open jobs past due, their open jobs waiting on the customer (an open document request, or a
-payment asked for and not yet paid), the bell lines about jobs they have not read — and, for
+payment asked for and not yet paid; an approval asked: tests/approvals), the bell lines about
+jobs they have not read — and, for
 Admins and Managers only, this month's money: requested, received, and overdue now. Staff
 never see an amount. Its query count does not grow with the data."""
 
