@@ -220,6 +220,11 @@ class Assignment(models.Model):
         indexes = [
             # Serves the overlap check, one member's calendar and their feed.
             models.Index(fields=["membership", "starts_at"], name="assignment_member_idx"),
+            # Serves the calendar's range (everyone's week): all it reads, from the index.
+            models.Index(
+                fields=["starts_at", "ends_at", "booking", "membership"],
+                name="assignment_time_idx",
+            ),
         ]
 
     def __str__(self) -> str:

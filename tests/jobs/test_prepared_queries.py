@@ -194,6 +194,24 @@ def test_a_count_is_the_plain_querysets_count(cast: Cast, two_jobs: tuple[Job, J
     assert query.count(viewer=viewers(cast)["customer"], job=job) > 0
 
 
+def test_raw_rows_are_the_plain_values_lists_rows_for_every_viewer(
+    cast: Cast, two_jobs: tuple[Job, Job], settings: Any
+) -> None:
+    settings.JOBLINE_CHECK_PREPARED_QUERIES = False  # the comparison below is the check
+
+    def ids_of(viewer: Any, job: Job) -> Any:
+        return feed_of(viewer, job).values_list("pk", "job_id")
+
+    query = PreparedQuery(ids_of, name="test feed ids")
+    for job in two_jobs:
+        for name, viewer in viewers(cast).items():
+            expected = [tuple(row) for row in ids_of(viewer, job)]
+            got = [tuple(row) for row in query.raw_rows(viewer=viewer, job=job)]
+            assert got == expected, name
+    assert len(query._shapes) <= len(viewers(cast))
+    assert query.raw_rows(viewer=viewers(cast)["customer"], job=two_jobs[1]) == []
+
+
 def test_a_job_read_with_deferred_fields_costs_no_query_of_its_own(
     cast: Cast, two_jobs: tuple[Job, Job]
 ) -> None:
