@@ -348,16 +348,20 @@ def _wall_offsets(
     return before, high, after
 
 
+# The shown visits' words, compiled once per number of visits shown (core/prepared.py).
+_GRID_DETAILS = PreparedQuery(
+    lambda ids: Booking.objects.filter(pk__in=ids).values_list(
+        "pk", "title", "status", "customer__name", "job__number", "overlap_allowed"
+    ),
+    name="calendar grid details",
+)
+
+
 def _fill_in(events: list[GridEvent], names: dict[int, str]) -> None:
     """What the shown visits say: one query for all of them."""
     if not events:
         return
-    details = {
-        pk: rest
-        for pk, *rest in Booking.objects.filter(pk__in=[e.pk for e in events]).values_list(
-            "pk", "title", "status", "customer__name", "job__number", "overlap_allowed"
-        )
-    }
+    details = {pk: rest for pk, *rest in _GRID_DETAILS.list(ids=[e.pk for e in events])}
     for event in events:
         title, status, customer, number, overlap = details[event.pk]
         event.title, event.status, event.customer = title, status, customer or ""
@@ -366,15 +370,16 @@ def _fill_in(events: list[GridEvent], names: dict[int, str]) -> None:
 
 
 def _hours(visits: list[VisitTimes]) -> tuple[int, int]:
+    """The grid's first and last hour: the working day, widened to every visit's times (to
+    midnight when one runs past it)."""
     first, last = DEFAULT_HOURS
-    for _pk, start_s, end_s, _staff in visits:
-        first = min(first, (start_s % DAY) // 3600)
-        if end_s // DAY > start_s // DAY:
-            last = 24
-        else:
-            end_in_day = end_s % DAY
-            last = max(last, end_in_day // 3600 + (1 if end_in_day % 3600 else 0))
-    return first, min(last, 24)
+    if not visits:
+        return first, last
+    first = min(first, min(visit[1] % DAY for visit in visits) // 3600)
+    if any(visit[2] // DAY > visit[1] // DAY for visit in visits):
+        return first, 24
+    latest = max(visit[2] % DAY for visit in visits)
+    return first, min(24, max(last, latest // 3600 + (1 if latest % 3600 else 0)))
 
 
 def _lay_out(column: Column, visits: list[VisitTimes], first_hour: int, rows: int) -> None:
