@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.approvals.models import Approval
 from jobline.customers.models import Customer
 from jobline.jobs.models import Activity, Attachment, DocumentRequest, Job
 from jobline.pipelines.models import Pipeline
@@ -91,6 +92,15 @@ def test_demo_builds_the_whole_harbour_workspace() -> None:
     assert {"created", "status_changed", "note", "reply", "form_saved", "file_added"} <= kinds
     photos = Attachment.objects.filter(job__workspace=workspace, is_image=True)
     assert photos.count() >= 4 and all(p.thumbnail for p in photos)
+
+    # A repair converted from its quote waits for its customer to approve the quote itself.
+    from_quote = Approval.objects.get(
+        job__workspace=workspace, job__title="Laptop screen and battery"
+    )
+    assert from_quote.status == "pending" and from_quote.job.stage.requires_approval
+    assert from_quote.document["title"].startswith("Quote Q-")
+    assert from_quote.document["title"].endswith(", revision 1")
+    assert from_quote.document["total"] == "321.60"  # 189 + 79, with 20 % VAT
 
     logins = printed_logins(output)
     assert set(logins) == {*DEMO_PEOPLE, "customer@demo.jobline.test"}

@@ -85,7 +85,7 @@ def _asked_and_unanswered() -> Q:
 def _approvals_asked(job_ids: list[int]) -> list[tuple[int, str]]:
     """For the dashboard's jobs (already the viewer's): each open approval, by its stage."""
     return [
-        (job_id, f"approval at {stage}")
+        (job_id, f"approval asked ({stage})")
         for job_id, stage in Approval.objects.filter(
             job_id__in=job_ids, status=ApprovalStatus.PENDING
         ).values_list("job_id", "stage__name")

@@ -1,5 +1,6 @@
 """The demo workspace's quotes: one in every status, one accepted and ready to convert, one
-waiting in the demo customer's portal, and a tax rate or two to write them with."""
+waiting in the demo customer's portal, a tax rate or two to write them with, and a repair
+converted from its quote whose revision waits for the customer's approval."""
 
 from __future__ import annotations
 
@@ -10,12 +11,18 @@ from decimal import Decimal
 from django.utils import timezone
 
 from jobline.accounts.models import User
+from jobline.approvals.hooks import documents_of
+from jobline.approvals.models import Approval, ApprovalStatus
+from jobline.approvals.services import approval_edit
 from jobline.customers.models import Customer
+from jobline.jobs.models import Job
+from jobline.jobs.services import job_move
 from jobline.pipelines.models import Pipeline
 from jobline.quotes import services
 from jobline.quotes.models import Quote, TaxRate
 from jobline.quotes.services import LineInput
-from jobline.workspaces.models import Workspace
+from jobline.workspaces.models import Membership, Workspace
+from jobline.workspaces.viewers import member_viewer
 
 D = Decimal
 
@@ -120,3 +127,52 @@ def add_demo_quotes(*, workspace: Workspace, staff: Sequence[User]) -> int:
            LineInput("Landlord gas safety certificate", D(1), D(65), tax_rate=vat,
                      optional=True)])  # fmt: skip
     return Quote.objects.filter(workspace=workspace).count()
+
+
+APPROVAL_QUOTE_TITLE = "Laptop screen and battery"
+
+
+def add_demo_quote_approval(*, workspace: Workspace, staff: Sequence[User]) -> bool:
+    """A repair quoted, accepted and converted into the Device repair pipeline, now at its
+    Approval stage with the quote's revision attached: what the customer approves is the
+    quote itself. Once per workspace; False when it is there already (or no repair pipeline)."""
+    repair = Pipeline.objects.filter(workspace=workspace, name="Device repair").first()
+    customer = Customer.objects.filter(workspace=workspace, email="rosa.delgado@example.com")
+    if (
+        repair is None
+        or not customer.exists()
+        or Quote.objects.filter(workspace=workspace, title=APPROVAL_QUOTE_TITLE).exists()
+    ):
+        return False
+    owner, manager = staff[0], staff[1]
+    vat, _zero = _rates(workspace, owner)
+    now = timezone.now()
+    quote = services.quote_create.step(
+        workspace=workspace, actor=owner, owner=manager, title=APPROVAL_QUOTE_TITLE,
+        customer=customer.get(), pipeline=repair,
+        lines=[LineInput("Replacement screen, fitted", D(1), D(189), tax_rate=vat),
+               LineInput("New battery, fitted", D(1), D(79), tax_rate=vat)],
+        customer_notes="Parts are genuine and come with a 12-month warranty.",
+        internal_notes="Supplier quoted 3 working days for the screen.",
+        expires_on=services.local_today(workspace) + dt.timedelta(days=14),
+        at=now - dt.timedelta(days=3),
+    )  # fmt: skip
+    services.quote_send.step(quote=quote, actor=manager, at=now - dt.timedelta(days=3))
+    services.quote_accept.step(quote=quote, name="Rosa Delgado", ip="198.51.100.7", ticked=[],
+                               revision_seen=1, at=now - dt.timedelta(days=2))  # fmt: skip
+    job = services.quote_convert.step(quote=quote, actor=manager, pipeline=repair, owner=manager)
+    # Through the stages before it, one by one, into the stage that asks the customer.
+    stages = list(repair.stages.filter(deleted_at__isnull=True).order_by("position"))
+    approval_at = next(i for i, stage in enumerate(stages) if stage.requires_approval)
+    for stage in stages[1 : approval_at + 1]:
+        job_move.step(job=Job.objects.get(pk=job.pk), stage=stage, actor=manager,
+                      expected_version=None, enforce_required=False)  # fmt: skip
+    approval = Approval.objects.get(job=job, status=ApprovalStatus.PENDING)
+    viewer = member_viewer(Membership.objects.get(workspace=workspace, user=manager))
+    revision = documents_of(Job.objects.get(pk=job.pk), viewer)[0]
+    approval_edit.step(
+        approval=approval, actor=manager, add_document=revision,
+        message="Here is the quote for the screen and the battery. Approve it and we order "
+                "the parts today.",
+    )  # fmt: skip
+    return True

@@ -395,7 +395,7 @@ def test_the_owners_dashboard_lists_a_job_waiting_for_approval_until_it_is_given
     page = sam.get("/dashboard/")
     assert page.status_code == 200
     waiting = text_of(section(page.text, "waiting-on-customers"))
-    assert "Lease renewal" in waiting and "approval at Client review" in waiting
+    assert "Lease renewal" in waiting and "approval asked (Client review)" in waiting
     admins = text_of(section(client_for(cast.admin).get("/dashboard/").text,
                              "waiting-on-customers"))  # fmt: skip
     assert "Lease renewal" not in admins  # Sam's job, not the Admin's

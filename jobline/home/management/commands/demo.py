@@ -17,7 +17,7 @@ from jobline.bookings.demo import add_demo_bookings
 from jobline.customers.models import Customer
 from jobline.jobs.demo import add_demo_jobs
 from jobline.notifications.models import EmailStatus, OutgoingEmail
-from jobline.quotes.demo import add_demo_quotes
+from jobline.quotes.demo import add_demo_quote_approval, add_demo_quotes
 from jobline.workspaces.models import Membership, Role, Workspace
 from jobline.workspaces.services import workspace_create
 
@@ -132,6 +132,12 @@ class Command(BaseCommand):
             workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
         )
         approvals = add_demo_approvals(workspace=workspace, customer_email=DEMO_CUSTOMER_EMAIL)
+        # After the approvals above (which settle the histories'): this one stays open.
+        quote_approval = add_demo_quote_approval(
+            workspace=workspace, staff=[people[email] for email, _name, _role in DEMO_STAFF]
+        )
+        approvals += quote_approval
+        quotes_added += quote_approval
         # The demo's histories are dated weeks back: they are not news, so the customer
         # e-mails they queued are dropped (their delivery tasks then find nothing to send).
         OutgoingEmail.objects.filter(
