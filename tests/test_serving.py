@@ -37,6 +37,28 @@ def fetch_static(env: dict[str, str]) -> dict[str, object]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def test_an_app_server_freezes_what_it_loaded_out_of_the_garbage_collectors_view(
+    tmp_path: Path,
+) -> None:
+    """jobline/wsgi.py, as gunicorn loads it: Django, the apps and every view (the URLconf is
+    loaded at start) are frozen, so a full collection on some request does not walk them."""
+    env = production_env(
+        JOBLINE_ENV="development",
+        DJANGO_DEBUG="0",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'jobline.sqlite3'}",
+    )
+    probe = (
+        "import gc, sys; import jobline.wsgi; "
+        "print(gc.get_freeze_count(), 'jobline.jobs.views' in sys.modules, len(gc.get_objects()))"
+    )
+    result = run_python(["-c", probe], env)
+    assert result.returncode == 0, result.stderr
+    frozen, views_loaded, tracked = result.stdout.split()
+    assert views_loaded == "True"  # loaded at start, so frozen with the rest
+    assert int(frozen) > 50_000
+    assert int(tracked) < int(frozen) // 10
+
+
 def test_static_files_are_served_with_debug_off_outside_production(tmp_path: Path) -> None:
     env = production_env(
         JOBLINE_ENV="development",
