@@ -92,8 +92,9 @@ def _count_label(count: int | None, noun: str) -> str:
 
 
 def _move_pairs(pipeline: Any) -> list[tuple[Any, Any]]:
-    """Neighbouring open stages (a, b) where a has no required fields: a → b is never held
-    up by the required-fields dialog and b → a (backwards) never is (as bench/measure.py)."""
+    """Neighbouring open stages (a, b) where a has no required fields and asks for no
+    customer approval: a → b is never held up by the required-fields dialog or the approval
+    gate, and b → a (backwards) never is (as billing_data.open_pair)."""
     from itertools import pairwise
 
     from jobline.pipelines.models import StageField
@@ -105,7 +106,9 @@ def _move_pairs(pipeline: Any) -> list[tuple[Any, Any]]:
         ).values_list("stage_id", flat=True)
     )
     open_stages = [s for s in stages if not s.is_terminal]
-    return [(a, b) for a, b in pairwise(open_stages) if a.pk not in required]
+    return [
+        (a, b) for a, b in pairwise(open_stages) if a.pk not in required and not a.requires_approval
+    ]
 
 
 def _move_plan(job: Any, pair: tuple[Any, Any]) -> dict[str, Any]:
