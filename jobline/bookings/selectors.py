@@ -166,7 +166,7 @@ def get_booking(*, viewer: Viewer | None, pk: int) -> Booking:
     """One booking the viewer may see, with what its page shows; anything else is a 404."""
     booking = (
         Booking.objects.visible_to(viewer)
-        .select_related("customer", "job", "workspace", "created_by")
+        .select_related("customer", "job", "workspace", "created_by", "series")
         .prefetch_related(
             Prefetch("assignments", Assignment.objects.select_related("membership__user"))
         )
@@ -192,23 +192,19 @@ class SeriesView:
         return sum(1 for visit in self.visits[self.position :] if visit.is_scheduled)
 
 
-def series_of(booking: Booking) -> SeriesView | None:
-    """The visit's series with all its visits in order (a series holds MOST_IN_SERIES at
-    most), read with the booking's own workspace; None for a visit of its own."""
-    if booking.series_id is None:
-        return None
-    series = BookingSeries.objects.filter(
-        pk=booking.series_id, workspace_id=booking.workspace_id
-    ).first()
-    if series is None:
+def series_of(booking: Booking, viewer: Viewer | None) -> SeriesView | None:
+    """The visit's series (read with it by get_booking) and the series' visits the viewer may
+    see, in order (a series holds MOST_IN_SERIES at most); None for a visit of its own."""
+    if booking.series is None:
         return None
     visits = list(
-        Booking.objects.filter(series=series, workspace_id=booking.workspace_id)
-        .only("pk", "title", "starts_at", "ends_at", "status", "series_id", "workspace_id")
+        Booking.objects.visible_to(viewer)
+        .filter(series_id=booking.series_id)
+        .only("pk", "title", "starts_at", "ends_at", "status")
         .order_by("starts_at", "pk")[:MOST_IN_SERIES]
     )
     position = next((n for n, visit in enumerate(visits, 1) if visit.pk == booking.pk), 0)
-    return SeriesView(series=series, visits=visits, position=position)
+    return SeriesView(series=booking.series, visits=visits, position=position)
 
 
 def history(booking: Booking, *, limit: int = 100) -> list[BookingEvent]:
@@ -310,8 +306,6 @@ def _grid_rows(
         visit = visits.get(booking_id)
         if visit is not None:
             visit[3].append(member_id)
-        elif change is None:  # the clocks do not change in the range: most weeks
-            visits[booking_id] = (booking_id, start_s + before, end_s + before, [member_id])
         else:
             visits[booking_id] = (
                 booking_id,
@@ -322,13 +316,12 @@ def _grid_rows(
     return list(visits.values())
 
 
-def _wall_offsets(
-    start: dt.datetime, end: dt.datetime, time_zone: str
-) -> tuple[int, int | None, int]:
+def _wall_offsets(start: dt.datetime, end: dt.datetime, time_zone: str) -> tuple[int, int, int]:
     """UTC seconds → the business's wall-clock seconds, for instants around [start, end): the
-    offset before and after the clocks change, and the UTC second of the change (None when
-    they do not change in the range; at most once in a range of weeks). The offsets are
-    looked up at both ends, the change found by halving the interval."""
+    offset before the clocks change, the UTC second of the change, and the offset from it on
+    (the clocks change at most once in a range of weeks; when they do not, the change is
+    past the range's end and both offsets are the same). The offsets are looked up at both
+    ends, the change found by halving the interval."""
     tz = wall_time.zone(time_zone)
     low = int(start.timestamp()) - int(LONGEST_VISIT.total_seconds())
     high = int(end.timestamp()) + int(LONGEST_VISIT.total_seconds())
@@ -338,7 +331,7 @@ def _wall_offsets(
 
     before, after = offset(low), offset(high)
     if before == after:
-        return before, None, after
+        return before, high + 1, after
     while high - low > 1:  # offset(low) == before, offset(high) == after
         middle = (low + high) // 2
         if offset(middle) == before:

@@ -331,7 +331,7 @@ def _detail_page(
         {
             "booking": booking,
             "history": selectors.history(booking),
-            "series": selectors.series_of(booking),
+            "series": selectors.series_of(booking, request_viewer(request)),
             "attach_form": attach_form or AttachForm(),
         },
         status=status,
@@ -411,11 +411,11 @@ def _status_action(status: BookingStatus, done: str) -> View:
             messages.error(request, " ".join(error.messages))
         else:
             later = len(changed) - 1
+            plural = "s" if later > 1 else ""
             messages.success(
                 request,
-                done if not later else
-                f"{done[:-1]}, and the {later} later visit{'s' if later > 1 else ''} of its "
-                "series.",
+                f"Visit cancelled, and the {later} later visit{plural} of its series."
+                if later else done,
             )  # fmt: skip
         return redirect("bookings:detail", booking.pk)
 
