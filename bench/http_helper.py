@@ -106,8 +106,12 @@ def _move_pairs(pipeline: Any) -> list[tuple[Any, Any]]:
         ).values_list("stage_id", flat=True)
     )
     open_stages = [s for s in stages if not s.is_terminal]
+    # getattr: the helper also plans for an older checkout (BENCH_COMPARE), from before
+    # stages could ask for approval.
     return [
-        (a, b) for a, b in pairwise(open_stages) if a.pk not in required and not a.requires_approval
+        (a, b)
+        for a, b in pairwise(open_stages)
+        if a.pk not in required and not getattr(a, "requires_approval", False)
     ]
 
 
@@ -295,11 +299,22 @@ def _extras(scenario: Any) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- demo bookings
 
 
+def _installed(app: str) -> bool:
+    """Whether the checkout being planned has this app. Asked before importing it: an older
+    checkout (BENCH_COMPARE) run with this one's virtualenv would otherwise import the app
+    from here, through the editable install, and fail on its models."""
+    from django.apps import apps
+
+    return apps.is_installed(app)
+
+
 def _demo_bookings(workspace: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The bookings scenarios that apply to the demo: none when its Bookings module is off
     (every bookings page is a 404 then); otherwise its busiest week (this week when it has
     no bookings), the job with the most visits and the member with the most bookings and
     their feed, where there are any. As bench/measure.py's ``bookings_scenarios``."""
+    if not _installed("jobline.bookings"):
+        return [], {"bookings_skipped": "no bookings app"}
     try:
         from django.db.models import Count
         from django.db.models.functions import TruncWeek
@@ -400,6 +415,8 @@ def _demo_quotes(
     customer's surname) and one status, as bench/measure.py's ``quotes_scenarios``. None when
     the demo's Quotes module is off (the pages are 404s then), when the signed-in person's role
     does not see money, or in an older checkout without the quotes app."""
+    if not _installed("jobline.quotes"):
+        return [], {"quotes_skipped": "no quotes app"}
     try:
         from django.urls import reverse
 
