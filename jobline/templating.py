@@ -318,6 +318,19 @@ class Template:
         return self.template.render(merged)
 
 
+class _Environment(Environment):
+    """Jinja's environment, with each template's globals one plain dict.
+
+    Jinja 3 keeps them as a ``ChainMap`` over the environment's, and copies that map into a
+    new dict for every render and every include (``runtime.new_context``), key by key through
+    the chain: about 8 µs each time, 50 times on a job page. The globals are all set in
+    ``environment()`` below, before any template is loaded, and never changed after, so a
+    snapshot per template is the same map."""
+
+    def make_globals(self, d: Any = None) -> dict[str, Any]:  # type: ignore[override]
+        return {**self.globals, **(d or {})}
+
+
 def environment(**options: Any) -> Environment:
     # A missing variable is empty and falsy, in development too (Django's default there
     # prints "{{ name }}" into the page).
@@ -327,7 +340,7 @@ def environment(**options: Any) -> Environment:
     options["autoescape"] = jinja2.select_autoescape(
         enabled_extensions=("html",), disabled_extensions=("txt",), default_for_string=True
     )
-    env = Environment(**options)
+    env = _Environment(**options)
     env.globals.update(
         url=url,
         static=static,
