@@ -13,7 +13,7 @@ from jobline.approvals.models import Approval, ApprovalStatus
 from jobline.jobs.models import Job
 from jobline.jobs.services import job_create, job_move
 from jobline.pipelines.services import pipeline_create_from_blueprint
-from tests.browser.conftest import Screenshot, assert_accessible
+from tests.browser.conftest import PHONE_WIDTH, Screenshot, assert_accessible, set_width
 from tests.conftest import PASSWORD, Cast, make_user
 
 
@@ -60,6 +60,20 @@ def test_the_customer_approves_a_stage_and_the_job_moves_on(
     request = customer.locator("#approval-request")
     expect(request).to_contain_text("Your approval is needed: Your review")
     expect(request).to_contain_text("Please read clause 4 before you approve.")
+    # On a phone the stage strip scrolls, and it opens at the stage the customer approves
+    # (the fourth of seven; it began cut off at the right edge).
+    set_width(customer, PHONE_WIDTH)
+    customer.reload()
+    strip, current = (
+        customer.locator(selector).bounding_box()
+        for selector in (".stepper", ".stepper [aria-current=step]")
+    )
+    assert strip is not None and current is not None
+    assert (
+        strip["x"] <= current["x"]
+        and current["x"] + current["width"] <= strip["x"] + strip["width"]
+    )
+    set_width(customer, 1280)
     screenshot(customer, "portal-approval")
     assert_accessible(customer, "portal-approval")
     request.get_by_role("button", name="Approve").click()

@@ -136,11 +136,23 @@
     box.showModal();
   });
 
+  // A stage strip wider than a phone scrolls; it opens at the current stage, not the first.
+  function showCurrentStep(root) {
+    root.querySelectorAll(".stepper").forEach(function (strip) {
+      var current = strip.querySelector("[aria-current=step]");
+      if (!current || strip.scrollWidth <= strip.clientWidth) { return; }
+      // The strip is position: relative, so offsetLeft is from its own left edge.
+      strip.scrollLeft = Math.max(0, current.offsetLeft - (strip.clientWidth - current.offsetWidth) / 2);
+    });
+  }
+
   function enhance(root) {
     fadeToasts(root);
     paint(root);
     applyConditions(root);
+    showCurrentStep(root);
   }
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  window.addEventListener("resize", function () { showCurrentStep(document); });
   document.addEventListener("htmx:afterSwap", function (event) { enhance(event.target.parentNode || event.target); });
 })();
