@@ -187,10 +187,18 @@ def approval_edit(
     message = (message or "").strip()
     if len(message) > MESSAGE_MAX:
         raise ValidationError({"message": f"Keep the message under {MESSAGE_MAX} characters."})
-    if add_file is not None and (
-        add_file.job_id != job.pk or add_file.visibility != Visibility.CUSTOMER
-    ):
-        raise ValidationError({"file": "Choose a file of this job that the customer can see."})
+    if add_file is not None:
+        # Read again, with the job locked, and judged by the files' own rule: the caller's
+        # copy may be older than the file's visibility (the oracle attached a file shared
+        # after it was loaded and was refused), and a shared file on an internal note is not
+        # one the customer sees.
+        add_file = (
+            Attachment.objects.with_customer_visibility()
+            .filter(pk=add_file.pk, job_id=job.pk, customer_sees=True)
+            .first()
+        )
+        if add_file is None:
+            raise ValidationError({"file": "Choose a file of this job that the customer can see."})
     files = list(locked.files.all())
     document = add_document.as_data() if add_document is not None else locked.document
     if add_document is not None and add_document.key == (locked.document or {}).get("key"):

@@ -236,6 +236,29 @@ def test_a_new_file_reopens_an_approval_given(cast: Cast, in_review: Job) -> Non
     assert approved.decided_hash == services.content_hash(approved)
 
 
+def test_a_file_is_judged_as_it_is_now_when_attached(cast: Cast, in_review: Job) -> None:
+    """What the customer can see of a file is read when it is attached, not taken from the
+    caller's copy: the visibility oracle attached a file shared after it was loaded, and the
+    service refused it from its stale internal visibility."""
+    approval = the_approval(in_review)
+    upload = SimpleUploadedFile(
+        "plan.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
+    )
+    loaded = attachment_add(
+        job=in_review, upload=upload, visibility=Visibility.INTERNAL, actor=cast.admin
+    )
+    attachment_set_visibility(attachment=loaded, visibility=Visibility.CUSTOMER, actor=cast.admin)
+    assert loaded.visibility == Visibility.INTERNAL  # the copy in hand is the old one
+    services.approval_edit(approval=approval, actor=cast.admin, message="", add_file=loaded)
+    assert [f.pk for f in the_approval(in_review).files.all()] == [loaded.pk]
+    # The other way round: shared when loaded, internal since: refused, nothing attached.
+    second = a_file(cast, in_review, "old-plan.pdf")
+    attachment_set_visibility(attachment=second, visibility=Visibility.INTERNAL, actor=cast.admin)
+    with pytest.raises(ValidationError, match="the customer can see"):
+        services.approval_edit(approval=approval, actor=cast.admin, message="", add_file=second)
+    assert [f.pk for f in the_approval(in_review).files.all()] == [loaded.pk]
+
+
 def test_the_value_changing_reopens_it_and_other_changes_do_not(cast: Cast, in_review: Job) -> None:
     answer(cast, in_review, the_approval(in_review), answer="approve", name="Priya")
     given = the_approval(in_review)

@@ -1569,6 +1569,18 @@ def clients(portal: Cast, settings: Any) -> product.Clients:
         ),
     )
 )  # fmt: skip
+# A file shared after it was uploaded internal, then attached to the approval: the service
+# judged the caller's old copy of it and refused.
+@example(
+    history=History(
+        stages=(StageSpec(True, False, (), approval=True),), finish=StageSpec(True, False, ()),
+        start=0,
+        actions=(
+            AddFile(visible=False), SetFileVisibility(file=0, visible=True), ApprovalFile(file=0),
+        ),
+        schedule=ScheduleSpec(fixed=(), balance=None),
+    )
+)  # fmt: skip
 def test_the_customer_sees_exactly_what_the_written_rules_allow(
     clients: product.Clients, rule: str, history: History
 ) -> None:
