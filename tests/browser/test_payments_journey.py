@@ -21,6 +21,15 @@ from tests.jobs.conftest import fill_required
 HOW_TO_PAY = "Bank transfer, sort code 40-11-62, account 31926819"
 
 
+def tables_cut_off(page: Page) -> list[str]:
+    """The tables wider than the frame they scroll in (their first header cell each)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll(".table-wrap")]
+            .filter((wrap) => wrap.scrollWidth > wrap.clientWidth)
+            .map((wrap) => wrap.querySelector("th")?.textContent || "?")"""
+    )
+
+
 def test_the_deposit_is_asked_for_on_entering_its_stage_seen_and_paid(
     page: Page,
     browser: Browser,
@@ -45,8 +54,16 @@ def test_the_deposit_is_asked_for_on_entering_its_stage_seen_and_paid(
                      actor=cast.admin, owner=cast.staff, customer=cast.customer)  # fmt: skip
     fill_required(job, renovation.stages.get(name="Quote"), cast.admin)
 
-    # The owner opens the job's Payments and gives it its value: the trades schedule is there.
+    # The pipeline's default schedule, which each new job copies: its editor fits the page.
     sign_in(cast.admin.email)
+    page.goto(f"/billing/pipelines/{renovation.pk}/")
+    expect(page.get_by_role("heading", name="Default payment schedule")).to_be_visible()
+    expect(page.get_by_label("Instalment").first).to_have_value("Deposit")
+    assert tables_cut_off(page) == []
+    screenshot(page, "pipeline-schedule")
+    assert_accessible(page, "pipeline-schedule")
+
+    # The owner opens the job's Payments and gives it its value: the trades schedule is there.
     page.goto(f"/jobs/{job.number}/")
     payments = page.locator("#payments")
     expect(payments).to_contain_text("Give the job a value")
@@ -102,6 +119,9 @@ def test_the_deposit_is_asked_for_on_entering_its_stage_seen_and_paid(
     screenshot(page, "payments")
     assert_accessible(page, "payments")
     assert scroll_width(page) <= 1280
+    # Nor does a table scroll inside its frame: the schedule's Request now buttons and the
+    # editor's choices ("Percent of the val…") were cut off at its edge.
+    assert tables_cut_off(page) == []
     page.goto(f"/jobs/{job.number}/")
     expect(page.locator("#payments")).to_contain_text(re.compile(r"Paid\s*£3,600\.00"))
     expect(page.locator("#payments")).to_contain_text(re.compile(r"Outstanding\s*£0\.00"))
