@@ -79,9 +79,11 @@ def answer(cast: Cast, job: Job, approval: Approval, **data: str):  # type: igno
     )
 
 
-def a_file(cast: Cast, job: Job, name: str = "draft-lease.pdf") -> object:
+def a_file(
+    cast: Cast, job: Job, name: str = "draft-lease.pdf", visibility: str = Visibility.CUSTOMER
+) -> Any:
     upload = SimpleUploadedFile(name, b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF")
-    return attachment_add(job=job, upload=upload, visibility=Visibility.CUSTOMER, actor=cast.admin)
+    return attachment_add(job=job, upload=upload, visibility=visibility, actor=cast.admin)
 
 
 def test_entering_the_stage_asks_the_customer(cast: Cast, in_review: Job) -> None:
@@ -241,12 +243,7 @@ def test_a_file_is_judged_as_it_is_now_when_attached(cast: Cast, in_review: Job)
     caller's copy: the visibility oracle attached a file shared after it was loaded, and the
     service refused it from its stale internal visibility."""
     approval = the_approval(in_review)
-    upload = SimpleUploadedFile(
-        "plan.pdf", b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF"
-    )
-    loaded = attachment_add(
-        job=in_review, upload=upload, visibility=Visibility.INTERNAL, actor=cast.admin
-    )
+    loaded = a_file(cast, in_review, "plan.pdf", visibility=Visibility.INTERNAL)
     attachment_set_visibility(attachment=loaded, visibility=Visibility.CUSTOMER, actor=cast.admin)
     assert loaded.visibility == Visibility.INTERNAL  # the copy in hand is the old one
     services.approval_edit(approval=approval, actor=cast.admin, message="", add_file=loaded)

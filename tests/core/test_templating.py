@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from django.template import engines
+from jinja2 import Environment
 
 from jobline.templating import Jinja2
 
 
-def _environment():  # type: ignore[no-untyped-def]
+def _environment() -> Environment:
     backend = next(engine for engine in engines.all() if isinstance(engine, Jinja2))
     return backend.env
 
